@@ -1,0 +1,122 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// The upcoming features keep each module's public surface small and its imports honest
+// (see shared/STYLE.md, after hummingbird's own manifest).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "crm-sidecar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crm-sidecar", targets: ["CRMSidecar"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+    ],
+    targets: [
+        // Domain value types: no I/O, no dependencies.
+        .target(
+            name: "CRMModel",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Persistence",
+            dependencies: [
+                "CRMModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Channels",
+            dependencies: [
+                "CRMModel",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // Templates are compiled into the binary so it runs from any directory it is copied to.
+            resources: [.embedInCode("Templates")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Orchestrator",
+            dependencies: [
+                "CRMModel",
+                "Persistence",
+                "Channels",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RPC",
+            dependencies: [
+                "CRMModel",
+                "Orchestrator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // schemas/openrpc.json is the single source of the wire format; the symlink beside the
+            // sources lets `rpc.discover` answer with exactly that file.
+            resources: [.embedInCode("openrpc.json")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CRMSidecar",
+            dependencies: [
+                "CRMModel",
+                "Persistence",
+                "Channels",
+                "Orchestrator",
+                "RPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CRMModelTests",
+            dependencies: ["CRMModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RPCTests",
+            dependencies: [
+                "RPC", "CRMModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OrchestratorTests",
+            dependencies: ["Orchestrator", "CRMModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PersistenceTests",
+            dependencies: ["Persistence", "CRMModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChannelsTests",
+            dependencies: ["Channels", "CRMModel"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

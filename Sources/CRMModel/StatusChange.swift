@@ -1,0 +1,53 @@
+public import Foundation
+
+/// A communication moved to a new status: what the `communication.status` notification carries.
+public struct StatusChange: Sendable, Equatable, Codable {
+    public var communicationID: UUID
+    public var planID: UUID
+    public var clientID: UUID
+    public var status: CommunicationStatus
+    public var previousStatus: CommunicationStatus?
+    public var channel: Channel?
+    /// The attempt the change came from, when it came from one.
+    public var attempt: Int?
+    public var providerMessageID: String?
+    public var error: String?
+    public var at: Date
+
+    public init(
+        communicationID: UUID,
+        planID: UUID,
+        clientID: UUID,
+        status: CommunicationStatus,
+        previousStatus: CommunicationStatus?,
+        channel: Channel? = nil,
+        attempt: Int? = nil,
+        providerMessageID: String? = nil,
+        error: String? = nil,
+        at: Date
+    ) {
+        self.communicationID = communicationID
+        self.planID = planID
+        self.clientID = clientID
+        self.status = status
+        self.previousStatus = previousStatus
+        self.channel = channel
+        self.attempt = attempt
+        self.providerMessageID = providerMessageID
+        self.error = error
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case communicationID = "communication_id"
+        case planID = "plan_id"
+        case clientID = "client_id"
+        case status
+        case previousStatus = "previous_status"
+        case channel
+        case attempt
+        case providerMessageID = "provider_message_id"
+        case error
+        case at
+    }
+}

@@ -1,0 +1,81 @@
+import Channels
+import Foundation
+import Logging
+
+/// The sidecar's settings, from the environment and a `.env` file in the working directory (the
+/// environment wins). Every problem is reported with the variable's name and what it accepts.
+struct Configuration {
+    enum Database {
+        case sqlite(path: String)
+    }
+
+    var database: Database
+    var outboxDirectory: URL
+    var templatesDirectory: URL?
+    var sender: EmailSender
+    var logLevel: Logger.Level
+    var maxLineBytes: Int
+    var maxInFlight: Int
+
+    struct Problem: Error, CustomStringConvertible {
+        var variable: String
+        var reason: String
+        var description: String { "\(variable) \(reason)" }
+    }
+
+    /// The variables this version reads, for `--help` and the README.
+    static let documented: [(String, String)] = [
+        ("DATABASE_URL", "sqlite:PATH for the embedded store (default: sqlite:crm.sqlite)"),
+        ("OUTBOX_DIR", "where the outbox provider writes messages (default: outbox)"),
+        ("TEMPLATES_DIR", "a folder of <message_type>.<channel>.mustache files that replace the shipped ones"),
+        ("SMTP_FROM_EMAIL", "the From address of emails (default: crm-sidecar@localhost)"),
+        ("SMTP_FROM_NAME", "the From display name of emails"),
+        ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default: info)"),
+        ("MAX_LINE_BYTES", "the longest request line accepted, in bytes (default: 1048576)"),
+        ("MAX_IN_FLIGHT", "how many requests may run at once before -32005 (default: 64)"),
+    ]
+
+    init(environment: [String: String]) throws(Problem) {
+        func value(_ name: String) -> String? {
+            environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(Problem) -> Int {
+            guard let raw = value(name) else { return fallback }
+            guard let number = Int(raw), range.contains(number) else {
+                throw Problem(variable: name, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+
+        let url = value("DATABASE_URL") ?? "sqlite:crm.sqlite"
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            throw Problem(variable: "DATABASE_URL", reason: "names PostgreSQL, which this version does not support yet; use sqlite:PATH")
+        } else if url.hasPrefix("sqlite://") {
+            database = .sqlite(path: String(url.dropFirst("sqlite://".count)))
+        } else if url.hasPrefix("sqlite:") {
+            database = .sqlite(path: String(url.dropFirst("sqlite:".count)))
+        } else {
+            throw Problem(variable: "DATABASE_URL", reason: "must start with sqlite: (such as sqlite:crm.sqlite)")
+        }
+        if case .sqlite(let path) = database, path.isEmpty {
+            throw Problem(variable: "DATABASE_URL", reason: "has no file path after sqlite:")
+        }
+
+        outboxDirectory = URL(fileURLWithPath: value("OUTBOX_DIR") ?? "outbox", isDirectory: true)
+        templatesDirectory = value("TEMPLATES_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
+        sender = EmailSender(address: value("SMTP_FROM_EMAIL") ?? "crm-sidecar@localhost", name: value("SMTP_FROM_NAME"))
+
+        let level = (value("LOG_LEVEL") ?? "info").lowercased()
+        guard let logLevel = Logger.Level(rawValue: level == "warn" ? "warning" : level) else {
+            throw Problem(variable: "LOG_LEVEL", reason: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        self.logLevel = logLevel
+        maxLineBytes = try integer("MAX_LINE_BYTES", default: 1 << 20, range: 1024...(64 << 20))
+        maxInFlight = try integer("MAX_IN_FLIGHT", default: 64, range: 1...10_000)
+    }
+
+    /// The process environment over `.env` in the working directory.
+    static func loadEnvironment() -> [String: String] {
+        DotEnv.load(path: ".env").merging(ProcessInfo.processInfo.environment) { _, process in process }
+    }
+}

@@ -1,0 +1,80 @@
+package import CRMModel
+package import Foundation
+
+/// Writes each message to a file instead of sending it: `.eml` for email, `.json` for SMS and
+/// WhatsApp. The default for a channel without credentials, so the sidecar runs with no setup and a
+/// developer can open what would have been sent.
+package struct OutboxProvider: ChannelProvider {
+    package let channel: Channel
+    package let directory: URL
+    package let sender: EmailSender
+    package var name: String { "outbox" }
+
+    package init(channel: Channel, directory: URL, sender: EmailSender) {
+        self.channel = channel
+        self.directory = directory
+        self.sender = sender
+    }
+
+    package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
+        let id = "\(message.communicationID.uuidString.lowercased())-\(message.attempt)"
+        let fileName: String
+        let bytes: Data
+        do {
+            switch channel {
+            case .email:
+                fileName = id + ".eml"
+                bytes = Data(try MIMEMessage(
+                    from: sender, to: message.to, communicationID: message.communicationID, content: message.content
+                ).serialized())
+            case .sms, .whatsapp:
+                fileName = id + ".json"
+                bytes = try Self.encoder.encode(OutboxTextMessage(message: message))
+            }
+        } catch let error as ProviderError {
+            throw error
+        } catch {
+            throw ProviderError(.permanent, "cannot encode the message: \(error)")
+        }
+        let folder = directory.appendingPathComponent(channel.rawValue, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            // Written to a temporary name and renamed, so a reader never sees half a message.
+            try bytes.write(to: folder.appendingPathComponent(fileName), options: .atomic)
+        } catch {
+            throw ProviderError(.transient, "cannot write to the outbox folder \(folder.path): \(error.localizedDescription)")
+        }
+        return ProviderReceipt(providerMessageID: "outbox:\(channel.rawValue)/\(fileName)")
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = WireJSON.makeEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+/// The JSON an outbox SMS or WhatsApp file holds.
+private struct OutboxTextMessage: Encodable {
+    let communicationID: UUID
+    let channel: Channel
+    let to: String
+    let body: String
+    let segments: Int
+    let createdAt: Date
+
+    init(message: OutboundMessage) {
+        communicationID = message.communicationID
+        channel = message.channel
+        to = message.to
+        body = message.content.text
+        segments = SMSSegments.count(for: message.content.text)
+        createdAt = Date()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case communicationID = "communication_id"
+        case channel, to, body, segments
+        case createdAt = "created_at"
+    }
+}

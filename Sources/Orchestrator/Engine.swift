@@ -1,0 +1,97 @@
+package import CRMModel
+package import Foundation
+package import Logging
+package import Persistence
+
+/// The sidecar's core: what the JSON-RPC methods (and later the webhooks) ask of it.
+///
+/// `communicate` follows the data's way through: validate, decide, store durably, then send. Nothing
+/// is acknowledged before the store has it.
+package struct Engine: Sendable {
+    private let store: any Store
+    private let strategy: Strategy
+    private let delivery: Delivery
+    private let events: any EngineEventSink
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+
+    package init(
+        store: any Store,
+        strategy: Strategy,
+        delivery: Delivery,
+        events: any EngineEventSink,
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
+        self.store = store
+        self.strategy = strategy
+        self.delivery = delivery
+        self.events = events
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Decides, stores and sends a communication; returns the record once the first outcome is known.
+    package func communicate(_ request: CommunicationRequest) async throws(EngineError) -> Communication {
+        let preferences = try await preferences(for: request.clientID)
+        let createdAt = now()
+        let decision: Decision
+        do {
+            decision = try strategy.decide(request, preferences: preferences, now: createdAt)
+        } catch {
+            throw .noDeliverableChannel(error)
+        }
+        let communication = Communication(
+            id: UUID(), request: request, decision: decision, status: .queued, createdAt: createdAt
+        )
+        try await storing { () throws(StoreError) in try await store.insert(communication) }
+        await events.publish(.status(StatusChange(
+            communicationID: communication.id, planID: request.planID, clientID: request.clientID,
+            status: .queued, previousStatus: nil, at: createdAt
+        )))
+        try await storing { () throws(StoreError) in try await delivery.deliver(communication) }
+        return try await self.communication(id: communication.id)
+    }
+
+    package func communication(id: UUID) async throws(EngineError) -> Communication {
+        let found = try await storing { () throws(StoreError) in try await store.communication(id: id) }
+        guard let found else { throw .notFound("no communication has id \(id.uuidString.lowercased())") }
+        return found
+    }
+
+    package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {
+        try await storing { () throws(StoreError) in try await store.communications(matching: query) }
+    }
+
+    /// The client's stored preferences, or the defaults when none are stored.
+    package func preferences(for clientID: UUID) async throws(EngineError) -> ClientPreferences {
+        let stored = try await storing { () throws(StoreError) in try await store.preferences(for: clientID) }
+        return stored ?? ClientPreferences(clientID: clientID)
+    }
+
+    package func updatePreferences(for clientID: UUID, with change: PreferencesChange) async throws(EngineError) -> ClientPreferences {
+        var updated = change.applied(to: try await preferences(for: clientID))
+        updated.updatedAt = now()
+        try await storing { () throws(StoreError) in try await store.save(updated) }
+        return updated
+    }
+
+    package func health() async -> HealthReport {
+        let providers = delivery.providers
+        do {
+            try await store.ping()
+            return HealthReport(status: .ok, database: "ok", providers: providers.names)
+        } catch {
+            return HealthReport(status: .degraded, database: error.message, providers: providers.names)
+        }
+    }
+
+    private func storing<T>(_ body: () async throws(StoreError) -> T) async throws(EngineError) -> T {
+        do {
+            return try await body()
+        } catch {
+            logger.error("storage failed", metadata: ["error": "\(error.description)"])
+            throw .storageUnavailable(error.message)
+        }
+    }
+}

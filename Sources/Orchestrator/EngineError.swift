@@ -1,0 +1,12 @@
+package import CRMModel
+
+/// Why the engine could not do what was asked, in the categories the RPC layer maps to error codes.
+package enum EngineError: Error, Sendable {
+    /// The input breaks a rule.
+    case invalid(FieldError)
+    /// Storage is down or refused; nothing was acknowledged.
+    case storageUnavailable(String)
+    case notFound(String)
+    case noDeliverableChannel(NoDeliverableChannel)
+    case shuttingDown
+}

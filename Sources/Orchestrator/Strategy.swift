@@ -1,0 +1,77 @@
+package import CRMModel
+package import Foundation
+
+/// Decides, without any I/O, which channels to try in which order, when, and how urgently.
+package struct Strategy: Sendable {
+    package var policy: Policy
+
+    package init(policy: Policy = .seed) {
+        self.policy = policy
+    }
+
+    /// The decision for `request` sent to a client with `preferences` at `now`.
+    ///
+    /// The order is built in layers, each with its reason: the urgency's table order; the message
+    /// type's own channel moved first; the client's preferred channels before the others (in table
+    /// order); the request's `preferred_channel` before all. Then opted-out channels and channels with
+    /// no address for the client are dropped. When nothing is left, the communication cannot be
+    /// delivered and `NoDeliverableChannel` says why for each channel.
+    package func decide(
+        _ request: CommunicationRequest,
+        preferences: ClientPreferences,
+        now: Date
+    ) throws(NoDeliverableChannel) -> Decision {
+        var reasons: [String] = []
+        var order = policy.channelOrder[request.urgency] ?? Channel.allCases
+        reasons.append("urgency \(request.urgency.rawValue) orders \(Self.list(order))")
+
+        if let first = policy.messageTypeFirstChannel[request.messageType], order.first != first {
+            order.removeAll { $0 == first }
+            order.insert(first, at: 0)
+            reasons.append("message type \(request.messageType.rawValue) puts \(first.rawValue) first")
+        }
+
+        let preferred = order.filter { preferences.preferredChannels.contains($0) }
+        if !preferred.isEmpty, preferred != Array(order.prefix(preferred.count)) {
+            order = preferred + order.filter { !preferred.contains($0) }
+            reasons.append("client prefers \(Self.list(preferred))")
+        }
+
+        if let requested = request.preferredChannel, order.first != requested {
+            order.removeAll { $0 == requested }
+            order.insert(requested, at: 0)
+            reasons.append("request asks for \(requested.rawValue) first")
+        }
+
+        var skipped: [String] = []
+        let channels = order.filter { channel in
+            if preferences.isOptedOut(of: channel) {
+                skipped.append("\(channel.rawValue) skipped: client opted out")
+                return false
+            }
+            if request.recipient.address(for: channel) == nil {
+                skipped.append("\(channel.rawValue) skipped: no \(Self.addressName(channel)) for the client")
+                return false
+            }
+            return true
+        }
+        reasons.append(contentsOf: skipped)
+        guard !channels.isEmpty else { throw NoDeliverableChannel(reasons: skipped) }
+
+        let priority = min(10, (policy.basePriority[request.urgency] ?? 5) + (policy.priorityBoost[request.messageType] ?? 0))
+        reasons.append("channels in order: \(Self.list(channels)); priority \(priority)")
+        return Decision(channels: channels, sendAt: now, priority: priority, reasons: reasons)
+    }
+
+    private static func list(_ channels: [Channel]) -> String {
+        channels.map(\.rawValue).joined(separator: ", ")
+    }
+
+    private static func addressName(_ channel: Channel) -> String {
+        switch channel {
+        case .email: "email address"
+        case .sms: "phone number"
+        case .whatsapp: "WhatsApp number"
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import CRMModel
+import Foundation
+import Orchestrator
+
+/// `health`: whether the sidecar and its parts work, and which provider serves each channel.
+package enum Health: RPCMethod {
+    package static let name = "health"
+    package typealias Params = NoParams
+
+    package struct Result: Encodable, Sendable {
+        var status: String
+        var version: String
+        var uptimeSeconds: Double
+        var components: [String: Component]
+
+        enum CodingKeys: String, CodingKey {
+            case status, version, components
+            case uptimeSeconds = "uptime_seconds"
+        }
+    }
+
+    package struct Component: Encodable, Sendable {
+        var status: String
+        var provider: String?
+        var detail: String?
+    }
+
+    package static func handle(_ params: Params, context: MethodContext) async throws(RPCError) -> Result {
+        let report = await context.engine.health()
+        var components: [String: Component] = [
+            "database": Component(status: report.database == "ok" ? "ok" : "down", detail: report.database == "ok" ? nil : report.database)
+        ]
+        for channel in Channel.allCases {
+            let provider = report.providers[channel]
+            components[channel.rawValue] = Component(status: provider == nil ? "down" : "ok", provider: provider ?? "none")
+        }
+        return Result(
+            status: report.status.rawValue,
+            version: context.version,
+            uptimeSeconds: (Date().timeIntervalSince(context.startedAt) * 1000).rounded() / 1000,
+            components: components
+        )
+    }
+}

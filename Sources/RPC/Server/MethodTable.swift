@@ -1,0 +1,59 @@
+package import CRMModel
+
+/// Every method by name, built once at start-up and not changed after.
+package struct MethodTable: Sendable {
+    // Untyped `throws` here: Swift 6.3's SILGen crashes on a typed-throws closure type in a generic
+    // context. Every handler throws only RPCError; `call` restores the type.
+    package typealias Handler = @Sendable (JSONValue?, MethodContext) async throws -> any Encodable & Sendable
+
+    private var handlers: [String: Handler] = [:]
+    private var specifiedOnly: Set<String> = []
+
+    package init() {}
+
+    package mutating func register<Method: RPCMethod>(_ method: Method.Type) {
+        handlers[Method.name] = { params, context in
+            let decoded = try ParamsDecoder.decode(Method.Params.self, from: params, method: Method.name)
+            return try await Method.handle(decoded, context: context)
+        }
+    }
+
+    /// A method the schema specifies that this version does not do yet: it answers so, clearly.
+    package mutating func registerNotImplemented(_ name: String) {
+        specifiedOnly.insert(name)
+    }
+
+    package var names: [String] { (Array(handlers.keys) + specifiedOnly).sorted() }
+
+    package func call(_ request: RPCRequest, context: MethodContext) async throws(RPCError) -> any Encodable & Sendable {
+        if let handler = handlers[request.method] {
+            do {
+                return try await handler(request.params, context)
+            } catch let error as RPCError {
+                throw error
+            } catch {
+                throw .internalError
+            }
+        }
+        if specifiedOnly.contains(request.method) {
+            throw .notImplemented(request.method)
+        }
+        throw .methodNotFound(request.method, known: names)
+    }
+
+    /// The sidecar's methods.
+    package static let standard: MethodTable = {
+        var table = MethodTable()
+        table.register(Health.self)
+        table.register(Discover.self)
+        table.register(Communicate.self)
+        table.register(CommunicationsGet.self)
+        table.register(CommunicationsList.self)
+        table.register(PreferencesGet.self)
+        table.register(PreferencesUpdate.self)
+        for name in ["communications.cancel", "analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"] {
+            table.registerNotImplemented(name)
+        }
+        return table
+    }()
+}

@@ -1,0 +1,164 @@
+import CRMModel
+package import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The JSON-RPC 2.0 server on stdin and stdout.
+///
+/// Each line is read, parsed and answered on its own task, so a slow send never holds up a
+/// `health`; at most `maxInFlight` requests run at once, and one over that is refused with -32005
+/// before anything is done for it. At end of input or on graceful shutdown it stops reading, lets
+/// what is in flight finish, and returns once every answer is written.
+package final class RPCServer: Service {
+    package struct Limits: Sendable {
+        package var maxLineLength: Int
+        package var maxInFlight: Int
+        package var maxDepth: Int
+
+        package init(maxLineLength: Int = 1 << 20, maxInFlight: Int = 64, maxDepth: Int = 64) {
+            self.maxLineLength = maxLineLength
+            self.maxInFlight = maxInFlight
+            self.maxDepth = maxDepth
+        }
+    }
+
+    private let methods: MethodTable
+    private let context: MethodContext
+    private let notifications: NotificationSink
+    private let limits: Limits
+    private let parser: RPCParser
+    private let logger: Logger
+    private let inFlight = Mutex(0)
+    private let stopping = Mutex(false)
+
+    package init(methods: MethodTable, context: MethodContext, notifications: NotificationSink, limits: Limits, logger: Logger) {
+        self.methods = methods
+        self.context = context
+        self.notifications = notifications
+        self.limits = limits
+        self.parser = RPCParser(maxDepth: limits.maxDepth)
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        let channel = try await StdioChannel.open(maxLineLength: limits.maxLineLength, logger: logger)
+        try await channel.executeThenClose { inbound, outbound in
+            let output = RPCOutput(writer: outbound, logger: logger)
+            await notifications.attach(output)
+            await withDiscardingTaskGroup { group in
+                do {
+                    for try await frame in inbound.cancelOnGracefulShutdown() {
+                        accept(frame, output: output, group: &group)
+                    }
+                } catch {
+                    logger.error("reading stdin failed; finishing what is in flight", metadata: ["error": "\(error)"])
+                }
+                stopping.withLock { $0 = true }
+                logger.info("no more input; finishing requests in flight")
+            }
+            await notifications.attach(nil)
+            // Writes complete in order: once this empty one is done, every answer before it is out.
+            try? await channel.channel.writeAndFlush(ByteBuffer())
+        }
+        StdioChannel.waitUntilOutputDrained()
+    }
+
+    private func accept(_ frame: InboundFrame, output: RPCOutput, group: inout DiscardingTaskGroup) {
+        let bytes: [UInt8]
+        switch frame {
+        case .oversized(let limit):
+            let error = RPCError.invalidRequest("the line is longer than the limit of \(limit) bytes (MAX_LINE_BYTES); it was skipped")
+            group.addTask { await output.send(RPCResponse.error(error, id: .null)) }
+            return
+        case .line(let line):
+            bytes = line
+        }
+        switch parser.parse(bytes) {
+        case .blank:
+            return
+        case .unreadable(let error):
+            group.addTask { await output.send(RPCResponse.error(error, id: .null)) }
+        case .single(let message):
+            let admitted = admit(count: message.isRequest ? 1 : 0) == 1
+            group.addTask {
+                if let response = await self.respond(to: message, admitted: admitted) {
+                    await output.send(response)
+                }
+            }
+        case .batch(let messages):
+            var available = admit(count: messages.count(where: \.isRequest))
+            let admissions = messages.map { message -> Bool in
+                guard message.isRequest, available > 0 else { return false }
+                available -= 1
+                return true
+            }
+            group.addTask {
+                let responses = await withTaskGroup(of: (Int, RPCResponse?).self) { members in
+                    for (index, message) in messages.enumerated() {
+                        members.addTask { (index, await self.respond(to: message, admitted: admissions[index])) }
+                    }
+                    var responses = [RPCResponse?](repeating: nil, count: messages.count)
+                    for await (index, response) in members { responses[index] = response }
+                    return responses.compactMap { $0 }
+                }
+                // A batch of notifications only gets no answer at all, as the specification says.
+                if !responses.isEmpty { await output.send(responses) }
+            }
+        }
+    }
+
+    /// Takes up to `count` places among the requests in flight; returns how many it got.
+    private func admit(count: Int) -> Int {
+        inFlight.withLock { current in
+            let granted = max(0, min(count, limits.maxInFlight - current))
+            current += granted
+            return granted
+        }
+    }
+
+    private func respond(to message: IncomingMessage, admitted: Bool) async -> RPCResponse? {
+        let request: RPCRequest
+        switch message {
+        case .invalid(let error, let id):
+            return .error(error, id: id)
+        case .request(let parsed):
+            request = parsed
+        }
+        guard admitted else {
+            logger.warning("request refused: too many in flight", metadata: ["rpc.method": "\(request.method)"])
+            return request.id.map { .error(.overloaded(limit: limits.maxInFlight), id: $0) }
+        }
+        defer { inFlight.withLock { $0 -= 1 } }
+        if stopping.withLock({ $0 }) {
+            return request.id.map { .error(.shuttingDown, id: $0) }
+        }
+        let started = ContinuousClock.now
+        let outcome: RPCResponse.Outcome
+        do {
+            outcome = .result(try await methods.call(request, context: context))
+        } catch {
+            outcome = .error(error)
+        }
+        var metadata: Logger.Metadata = [
+            "rpc.method": "\(request.method)",
+            "rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+        ]
+        if case .error(let error) = outcome { metadata["rpc.error_code"] = "\(error.code)" }
+        logger.debug("request handled", metadata: metadata)
+        return request.id.map { RPCResponse(id: $0, outcome: outcome) }
+    }
+}
+
+extension IncomingMessage {
+    /// A request to run (with or without an id), as opposed to one refused at parsing.
+    var isRequest: Bool {
+        if case .request = self { true } else { false }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
