@@ -3,7 +3,7 @@
 /// Statuses only move forward: providers deliver receipts late, twice and out of order, and a late
 /// `sent` must never overwrite `delivered`. `rank` orders the progressing statuses; the terminal ones
 /// end the life of a communication.
-public enum CommunicationStatus: String, Codable, Sendable, CaseIterable, Hashable {
+public enum CommunicationStatus: String, Codable, Sendable, CaseIterable, Hashable, WireEnum {
     case pending
     case scheduled
     case queued
@@ -14,6 +14,10 @@ public enum CommunicationStatus: String, Codable, Sendable, CaseIterable, Hashab
     case failed
     case bounced
     case cancelled
+
+    public init(from decoder: any Decoder) throws {
+        self = try Self.decode(from: decoder)
+    }
 
     /// Position on the forward path; terminal statuses rank above every progressing one.
     var rank: Int {

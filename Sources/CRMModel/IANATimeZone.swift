@@ -8,10 +8,14 @@ public struct IANATimeZone: Sendable, Hashable, Codable, CustomStringConvertible
     public let identifier: String
     public let timeZone: TimeZone
 
-    private static let known: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers).union(["UTC"])
-
+    /// An `Area/Location` name that the time zone data (ICU's copy of the IANA database, shipped with
+    /// Foundation) resolves to itself, or `UTC`. `TimeZone.knownTimeZoneIdentifiers` is not used: it
+    /// lists ICU's canonical names, which lag behind IANA's (`Asia/Calcutta`, not `Asia/Kolkata`).
+    /// Requiring the name back unchanged refuses what ICU merely parses (`GMT+5` becomes `GMT+0500`).
     public init(validating identifier: String) throws(FieldError) {
-        guard Self.known.contains(identifier), let timeZone = TimeZone(identifier: identifier) else {
+        let resolved = TimeZone(identifier: identifier)
+        let isAreaLocation = identifier.contains("/") && resolved?.identifier == identifier
+        guard isAreaLocation || identifier == "UTC", let timeZone = resolved else {
             throw FieldError(
                 field: "",
                 reason: "is not a time zone of the IANA database; use a Region/City name such as Asia/Kolkata, America/New_York or UTC"

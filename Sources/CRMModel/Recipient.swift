@@ -14,6 +14,13 @@ public struct Recipient: Sendable, Hashable, Codable {
     }
 
     public init(from decoder: any Decoder) throws {
+        // A misspelt key (`mobile`, `phone_number`) would otherwise read as "no phone number".
+        for key in try decoder.container(keyedBy: AnyCodingKey.self).allKeys where CodingKeys(stringValue: key.stringValue) == nil {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath + [key],
+                debugDescription: "is not a recipient field; accepted: email, phone, whatsapp"
+            ))
+        }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             email: try container.decodeIfPresent(EmailAddress.self, forKey: .email),

@@ -10,8 +10,15 @@ public enum WireJSON {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private static let withoutFraction = Date.ISO8601FormatStyle()
 
+    /// Formats from the date rounded to whole milliseconds, the same rounding the stores use, so a
+    /// time reads back exactly as it was first answered.
     public static func format(_ date: Date) -> String {
-        withFraction.format(date)
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1000) : (seconds, remainder)
+        let base = withoutFraction.format(Date(timeIntervalSince1970: Double(wholeSeconds)))
+        let digits = String(fraction)
+        return base.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 
     /// Parses an RFC 3339 time with or without fractional seconds, in UTC (`Z`) or with an offset.

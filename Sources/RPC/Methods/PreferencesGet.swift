@@ -2,7 +2,7 @@ package import CRMModel
 import Foundation
 import Orchestrator
 
-/// `preferences.get`: a client's preferences, or the defaults (with `updated_at` null) when none
+/// `preferences.get`: a client's preferences, or the defaults (without `updated_at`) when none
 /// were ever stored.
 package enum PreferencesGet: RPCMethod {
     package static let name = "preferences.get"

@@ -1,0 +1,116 @@
+"""How the sidecar starts, bounds its work, and stops: nothing but JSON-RPC on stdout, nothing
+accepted left unanswered."""
+import json
+import subprocess
+import time
+
+from conftest import communicate_params
+from sidecar import BINARY, Sidecar
+
+
+def test_stdout_carries_only_json_rpc_even_with_trace_logging(workdir, ids):
+    process = Sidecar(workdir, env={"LOG_LEVEL": "trace"})
+    process.result("communicate", communicate_params(ids))
+    process.send_raw(b"garbage\n")
+    process.next_answer()
+    assert process.stop() == 0
+    assert not process.violations
+    for line in process.lines:
+        message = json.loads(line)
+        members = message if isinstance(message, list) else [message]
+        assert all(m["jsonrpc"] == "2.0" for m in members)
+    records = process.log_records()
+    assert records, "logs go to stderr as JSON lines"
+    assert all(isinstance(r["msg"], str) and r["level"] for r in records)
+
+
+def test_end_of_input_finishes_every_request_in_flight(workdir, ids):
+    process = Sidecar(workdir)
+    count = 40
+    for i in range(count):
+        process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)})
+    process.close_stdin()
+    assert process.wait() == 0
+    assert not process.violations
+    answered = [a for a in process.answers if "result" in a]
+    assert sorted(a["id"] for a in answered) == list(range(count))
+    assert len(list((workdir / "outbox" / "email").glob("*.eml"))) == count
+
+
+def test_sigterm_finishes_in_flight_work_and_exits_zero(workdir, ids):
+    process = Sidecar(workdir)
+    process.result("health")
+    for i in range(20):
+        process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)})
+    process.terminate()
+    assert process.wait() == 0, process.stderr()
+    assert not process.violations
+    # Whatever was started was finished and answered; nothing half-done is left in the store.
+    answered = {a["id"] for a in process.answers}
+    check = Sidecar(workdir)
+    listed = check.result("communications.list", {"client_id": ids["client_id"], "limit": 500})["communications"]
+    assert check.stop() == 0
+    assert {c["status"] for c in listed} <= {"sent"}
+    assert len(listed) == len([a for a in process.answers if "result" in a]) <= len(answered)
+
+
+def test_over_the_in_flight_limit_requests_get_32005_and_nothing_is_done_for_them(workdir, ids):
+    process = Sidecar(workdir, env={"MAX_IN_FLIGHT": "2"})
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)} for i in range(6)]
+    process.send(batch)
+    answer = process.next_answer()
+    codes = sorted(a.get("error", {}).get("code", 0) for a in answer)
+    assert codes == [-32005] * 4 + [0, 0]
+    listed = process.result("communications.list", {"client_id": ids["client_id"]})["communications"]
+    assert len(listed) == 2
+    assert process.stop() == 0 and not process.violations
+
+
+def test_requests_run_concurrently(workdir, ids):
+    """A batch of slow and fast requests: all answered, each with its own id."""
+    process = Sidecar(workdir)
+    batch = [{"jsonrpc": "2.0", "id": f"c{i}", "method": "communicate", "params": communicate_params(ids)} for i in range(10)]
+    batch += [{"jsonrpc": "2.0", "id": f"h{i}", "method": "health"} for i in range(10)]
+    process.send(batch)
+    answer = process.next_answer()
+    assert sorted(a["id"] for a in answer) == sorted(m["id"] for m in batch)
+    assert process.stop() == 0 and not process.violations
+
+
+def test_stdin_and_stdout_may_be_regular_files(workdir):
+    requests = workdir / "requests.jsonl"
+    requests.write_text("".join(json.dumps({"jsonrpc": "2.0", "id": i, "method": "health"}) + "\n" for i in range(3)))
+    out = workdir / "out.jsonl"
+    with open(requests, "rb") as stdin, open(out, "wb") as stdout:
+        code = subprocess.run([BINARY], cwd=workdir, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=30).returncode
+    assert code == 0
+    assert sorted(json.loads(line)["id"] for line in out.read_text().splitlines()) == [0, 1, 2]
+
+
+def test_no_stdin_at_all_exits_cleanly(workdir):
+    done = subprocess.run([BINARY], cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert done.returncode == 0 and done.stdout == b""
+
+
+def test_a_bad_setting_stops_start_up_with_the_variable_named(workdir):
+    for env, variable in [({"MAX_IN_FLIGHT": "lots"}, "MAX_IN_FLIGHT"), ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+                          ({"LOG_LEVEL": "loud"}, "LOG_LEVEL")]:
+        done = subprocess.run([BINARY], cwd=workdir, input=b"", capture_output=True, timeout=30, env=env)
+        assert done.returncode == 78, done.stderr
+        assert done.stdout == b""
+        record = json.loads(done.stderr.decode().splitlines()[-1])
+        assert record["level"] == "critical" and variable in record["msg"]
+
+
+def test_a_dot_env_file_is_read_and_the_environment_wins(workdir, ids):
+    (workdir / ".env").write_text('# settings\nOUTBOX_DIR="from-dotenv"\nMAX_IN_FLIGHT=lots\n')
+    process = Sidecar(workdir, env={"MAX_IN_FLIGHT": "8"})
+    process.result("communicate", communicate_params(ids))
+    assert process.stop() == 0
+    assert list((workdir / "from-dotenv" / "email").glob("*.eml"))
+
+
+def test_migrate_subcommand_prepares_the_database(workdir):
+    done = subprocess.run([BINARY, "migrate"], cwd=workdir, capture_output=True, timeout=30)
+    assert done.returncode == 0 and done.stdout == b""
+    assert (workdir / "crm.sqlite").exists()

@@ -1,0 +1,195 @@
+"""Every implemented method, driven through the built binary."""
+import email
+import email.policy
+import json
+import subprocess
+
+import contract
+from conftest import communicate_params
+from sidecar import BINARY, Sidecar
+
+
+def test_the_readme_pipe_answers_and_leaves_an_email_in_the_outbox(workdir):
+    """The issue's own example: health, then a critical welcome email, piped in."""
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "health"},
+        {"jsonrpc": "2.0", "id": 2, "method": "communicate", "params": {
+            "plan_id": "550e8400-e29b-41d4-a716-446655440000", "client_id": "660e8400-e29b-41d4-a716-446655440001",
+            "message_type": "welcome", "urgency": "critical", "recipient": {"email": "priya@example.com"},
+            "context": {"client_name": "Priya Sharma"}}},
+    ]
+    stdin = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    done = subprocess.run([BINARY], cwd=workdir, input=stdin, capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr.decode()
+    messages = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    responses = {m["id"]: m for m in messages if "id" in m}
+    contract.check_response(responses[1], "health")
+    contract.check_response(responses[2], "communicate")
+    statuses = [m["params"]["status"] for m in messages if m.get("method") == "communication.status"]
+    assert statuses == ["queued", "sent"]
+    for message in messages:
+        if "method" in message:
+            contract.check_notification(message)
+    files = list((workdir / "outbox" / "email").glob("*.eml"))
+    assert len(files) == 1
+    parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert parsed["To"].addresses[0].addr_spec == "priya@example.com"
+    assert "Priya Sharma" in parsed["Subject"]
+    assert parsed["X-CRM-Communication-ID"] == responses[2]["result"]["communication_id"]
+    assert parsed.get_body(("plain",)).get_content().startswith("Welcome, Priya Sharma!")
+    assert "<h1>Welcome, Priya Sharma!</h1>" in parsed.get_body(("html",)).get_content()
+
+
+def test_health_reports_each_component(sidecar):
+    health = sidecar.result("health")
+    assert health["status"] == "ok"
+    assert health["components"]["database"]["status"] == "ok"
+    assert {health["components"][c]["provider"] for c in ("email", "sms", "whatsapp")} == {"outbox"}
+
+
+def test_rpc_discover_returns_the_shipped_schema(sidecar):
+    assert sidecar.result("rpc.discover") == contract.DOCUMENT
+
+
+def test_every_schema_method_is_answered(sidecar):
+    names = [m["name"] for m in contract.DOCUMENT["methods"]]
+    for name in names:
+        response = sidecar.call(name, {})
+        assert response.get("error", {}).get("code") != -32601 or "not implemented" in response["error"]["message"]
+
+
+def test_communicate_stores_sends_and_notifies(sidecar, ids):
+    result = sidecar.result("communicate", communicate_params(ids))
+    assert result["status"] == "sent" and result["channel_used"] == "email"
+    assert result["attempts"][0]["provider"] == "outbox"
+    assert "sms skipped: no phone number for the client" in result["decision"]["reasons"]
+    sidecar.wait_for_notifications(lambda n: len(n) == 2)
+    queued, sent = sidecar.notifications
+    assert (queued["params"]["status"], sent["params"]["status"]) == ("queued", "sent")
+    assert sent["params"]["previous_status"] == "queued"
+    assert sent["params"]["provider_message_id"] == result["attempts"][0]["provider_message_id"]
+    assert {queued["params"]["communication_id"], sent["params"]["communication_id"]} == {result["communication_id"]}
+
+
+def test_critical_goes_by_sms_first_and_whatsapp_defaults_to_the_phone(sidecar, ids, workdir):
+    params = communicate_params(ids, recipient={"email": "priya@example.com", "phone": "+919876543210"})
+    result = sidecar.result("communicate", params)
+    assert result["decision"]["channels"] == ["sms", "whatsapp", "email"]
+    assert result["channel_used"] == "sms"
+    message = json.loads(next((workdir / "outbox" / "sms").glob("*.json")).read_text())
+    assert message["to"] == "+919876543210" and "Priya Sharma" in message["body"] and message["segments"] == 1
+    record = sidecar.result("communications.get", {"communication_id": result["communication_id"]})
+    assert record["recipient"]["whatsapp"] == "+919876543210"
+
+
+def test_the_message_type_and_the_preferred_channel_set_the_order(sidecar, ids):
+    both = {"email": "priya@example.com", "phone": "+919876543210"}
+    budget = sidecar.result("communicate", communicate_params(ids, message_type="budget_summary", urgency="high", recipient=both))
+    assert budget["decision"]["channels"] == ["email", "whatsapp", "sms"]
+    preferred = sidecar.result("communicate", communicate_params(ids, urgency="normal", recipient=both, preferred_channel="whatsapp"))
+    assert preferred["decision"]["channels"][0] == "whatsapp" and preferred["channel_used"] == "whatsapp"
+    assert "request asks for whatsapp first" in preferred["decision"]["reasons"]
+
+
+def test_opt_outs_are_never_used_and_all_opted_out_is_32004(sidecar, ids):
+    both = {"email": "priya@example.com", "phone": "+919876543210"}
+    sidecar.result("preferences.update", {"client_id": ids["client_id"], "opt_out_sms": True, "opt_out_whatsapp": True})
+    result = sidecar.result("communicate", communicate_params(ids, recipient=both, preferred_channel="sms"))
+    assert result["decision"]["channels"] == ["email"]
+    assert "sms skipped: client opted out" in result["decision"]["reasons"]
+    sidecar.result("preferences.update", {"client_id": ids["client_id"], "opt_out_email": True})
+    error = sidecar.error("communicate", communicate_params(ids, recipient=both))
+    assert error["code"] == -32004
+    assert "email skipped: client opted out" in error["data"]["reasons"]
+
+
+def test_communications_get_reads_back_from_a_new_run(workdir, ids):
+    first = Sidecar(workdir)
+    result = first.result("communicate", communicate_params(ids))
+    assert first.stop() == 0 and not first.violations
+    second = Sidecar(workdir)
+    record = second.result("communications.get", {"communication_id": result["communication_id"]})
+    assert second.stop() == 0 and not second.violations
+    assert record["status"] == "sent" and record["channel_used"] == "email"
+    assert [e["status"] for e in record["events"]] == ["queued", "sent"]
+    assert record["attempts"][0]["outcome"] == "sent"
+    assert record["context"] == {"client_name": "Priya Sharma"}
+    assert record["decision"] == result["decision"]
+
+
+def test_communications_get_of_an_unknown_id_is_32002(sidecar):
+    error = sidecar.error("communications.get", {"communication_id": "00000000-0000-4000-8000-000000000000"})
+    assert error["code"] == -32002
+
+
+def test_communications_list_pages_newest_first(sidecar, ids):
+    made = [sidecar.result("communicate", communicate_params(ids))["communication_id"] for _ in range(5)]
+    other = sidecar.result("communicate", communicate_params({**ids, "plan_id": "550e8400-e29b-41d4-a716-446655449999"}))
+    seen, cursor = [], None
+    while True:
+        params = {"plan_id": ids["plan_id"], "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = sidecar.result("communications.list", params)
+        seen += [c["communication_id"] for c in page["communications"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(made))
+    assert other["communication_id"] not in seen
+    by_client = sidecar.result("communications.list", {"client_id": ids["client_id"], "status": "sent"})
+    assert len(by_client["communications"]) == 6
+
+
+def test_communications_list_rejects_a_bad_limit_and_cursor(sidecar):
+    assert sidecar.error("communications.list", {"limit": 0})["data"]["field"] == "limit"
+    assert sidecar.error("communications.list", {"limit": 501})["data"]["field"] == "limit"
+    assert sidecar.error("communications.list", {"cursor": "bm9wZQ=="})["data"]["field"] == "cursor"
+
+
+def test_preferences_default_then_update_merges_and_persists(workdir, ids):
+    process = Sidecar(workdir)
+    defaults = process.result("preferences.get", {"client_id": ids["client_id"]})
+    assert defaults["timezone"] == "UTC" and defaults["quiet_hours_start"] == "22:00" and "updated_at" not in defaults
+    process.result("preferences.update", {"client_id": ids["client_id"], "timezone": "Asia/Kolkata", "preferred_channels": ["whatsapp"]})
+    updated = process.result("preferences.update", {"client_id": ids["client_id"], "quiet_hours_start": "21:30"})
+    assert updated["timezone"] == "Asia/Kolkata" and updated["preferred_channels"] == ["whatsapp"]
+    assert updated["quiet_hours_start"] == "21:30" and "updated_at" in updated
+    assert process.stop() == 0 and not process.violations
+    again = Sidecar(workdir)
+    assert again.result("preferences.get", {"client_id": ids["client_id"]}) == updated
+    assert again.stop() == 0
+
+
+def test_preferences_update_refuses_what_it_cannot_honour(sidecar, ids):
+    client = {"client_id": ids["client_id"]}
+    cases = [
+        ({"timezone": "Mars/Phobos"}, "timezone", "IANA"),
+        ({"timezone": "EST"}, "timezone", "IANA"),
+        ({"quiet_hours_start": "25:00"}, "quiet_hours_start", "HH:MM"),
+        ({"quiet_hours_end": "8:00"}, "quiet_hours_end", "HH:MM"),
+        ({"preferred_channels": ["email", "email"]}, "preferred_channels", "twice"),
+        ({"preferred_channels": ["fax"]}, "preferred_channels[0]", "email"),
+        ({"opt_out_sms": "yes"}, "opt_out_sms", "boolean"),
+        ({"language_preference": "english please"}, "language_preference", "BCP 47"),
+        ({"favourite_colour": "blue"}, "favourite_colour", "accepted"),
+    ]
+    for change, field, words in cases:
+        error = sidecar.error("preferences.update", {**client, **change})
+        assert (error["code"], error["data"]["field"]) == (-32602, field), error
+        assert words in error["data"]["reason"]
+    assert "updated_at" not in sidecar.result("preferences.get", client)
+
+
+def test_preferred_channels_from_preferences_come_first(sidecar, ids):
+    sidecar.result("preferences.update", {"client_id": ids["client_id"], "preferred_channels": ["whatsapp"]})
+    result = sidecar.result("communicate", communicate_params(
+        ids, urgency="normal", recipient={"email": "priya@example.com", "whatsapp": "+919876543210"}))
+    assert result["decision"]["channels"] == ["whatsapp", "email"]
+    assert "client prefers whatsapp" in result["decision"]["reasons"]
+
+
+def test_specified_methods_not_built_yet_say_so(sidecar):
+    for name in ["communications.cancel", "analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"]:
+        error = sidecar.error(name, {})
+        assert error["code"] == -32601 and "not implemented" in error["message"]
