@@ -19,7 +19,8 @@ package struct MIMEMessage: Sendable {
         self.communicationID = communicationID
         self.content = content
         self.date = date
-        self.messageID = "<\(UUID().uuidString.lowercased()).\(communicationID.uuidString.lowercased())@\(from.domain)>"
+        // One UUID keeps the header within 78 characters; X-CRM-Communication-ID carries the link.
+        self.messageID = "<\(UUID().uuidString.lowercased())@\(from.domain)>"
     }
 
     package func serialized() throws(ProviderError) -> [UInt8] {
@@ -41,7 +42,7 @@ package struct MIMEMessage: Sendable {
         ]
         var body: [String] = []
         if let html = content.html {
-            headers.append(("Content-Type", "multipart/alternative; boundary=\"\(boundary)\""))
+            headers.append(("Content-Type", "multipart/alternative;\r\n boundary=\"\(boundary)\""))
             body.append("--\(boundary)")
             body.append(contentsOf: Self.part(type: "text/plain", content.text))
             body.append("--\(boundary)")

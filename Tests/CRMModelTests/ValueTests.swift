@@ -1,0 +1,77 @@
+import CRMModel
+import Foundation
+import Testing
+
+@Suite("Wire values")
+struct ValueTests {
+    @Test("times of day are HH:MM in 24 hours", arguments: ["00:00", "08:30", "22:00", "23:59"])
+    func localTimes(_ text: String) throws {
+        #expect(try LocalTime(validating: text).description == text)
+    }
+
+    @Test("other times of day are refused", arguments: ["24:00", "8:00", "08:60", "0800", "08:00:00", "", "ab:cd"])
+    func badLocalTimes(_ text: String) {
+        #expect(throws: FieldError.self) { try LocalTime(validating: text) }
+    }
+
+    @Test("IANA zones are accepted, including names ICU does not list as canonical", arguments: [
+        "Asia/Kolkata", "Asia/Calcutta", "America/New_York", "Asia/Tokyo", "Europe/Kyiv", "UTC", "Etc/UTC",
+    ])
+    func timeZones(_ name: String) throws {
+        #expect(try IANATimeZone(validating: name).identifier == name)
+    }
+
+    @Test("abbreviations, offsets and unknown zones are refused", arguments: ["EST", "GMT+5", "Mars/Phobos", "asia/kolkata", "", "PST"])
+    func badTimeZones(_ name: String) {
+        #expect(throws: FieldError.self) { try IANATimeZone(validating: name) }
+    }
+
+    @Test("integers stay integers through JSONValue")
+    func jsonIntegers() throws {
+        let text = #"{"a":9007199254740993,"b":1.5,"c":[true,null,"x"],"d":{"e":-1}}"#
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(value.objectValue?["a"] == .int(9_007_199_254_740_993))
+        #expect(value.objectValue?["b"] == .double(1.5))
+        let again = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(value))
+        #expect(again == value)
+    }
+
+    @Test("UUIDs and times go on the wire in canonical form")
+    func wireForms() throws {
+        let id = UUID(uuidString: "550E8400-E29B-41D4-A716-446655440000")!
+        let event = StatusChange(
+            communicationID: id, planID: id, clientID: id, status: .sent, previousStatus: .queued,
+            at: Date(timeIntervalSince1970: 1_764_052_331.2109)
+        )
+        let text = String(decoding: try WireJSON.makeEncoder().encode(event), as: UTF8.self)
+        #expect(text.contains("\"communication_id\":\"550e8400-e29b-41d4-a716-446655440000\""))
+        #expect(text.contains("\"at\":\"2025-11-25T06:32:11.211Z\""))
+        #expect(WireJSON.parseDate("2025-11-25T06:32:11.211Z") != nil)
+        #expect(WireJSON.parseDate("2025-11-25T06:32:11Z") != nil)
+    }
+
+    @Test("unknown enum values are refused with the accepted ones, not echoed")
+    func enumErrors() {
+        #expect {
+            try JSONDecoder().decode([Channel].self, from: Data(#"["pigeon"]"#.utf8))
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("must be one of: email, sms, whatsapp") && !text.contains("pigeon")
+        }
+    }
+}
+
+@Suite("Statuses only move forward")
+struct CommunicationStatusTests {
+    @Test("the forward path", arguments: [
+        (CommunicationStatus.queued, CommunicationStatus.sent, true),
+        (.sent, .delivered, true), (.delivered, .opened, true), (.opened, .clicked, true),
+        (.scheduled, .queued, true), (.sent, .bounced, true), (.delivered, .failed, true),
+        (.delivered, .sent, false), (.opened, .delivered, false), (.sent, .sent, false),
+        (.failed, .sent, false), (.cancelled, .queued, false), (.bounced, .delivered, false),
+        (.queued, .cancelled, true), (.scheduled, .cancelled, true), (.sent, .cancelled, false),
+    ])
+    func transitions(_ from: CommunicationStatus, _ to: CommunicationStatus, _ allowed: Bool) {
+        #expect(from.canMove(to: to) == allowed)
+    }
+}

@@ -1,0 +1,87 @@
+import Channels
+import CRMModel
+import Foundation
+import Testing
+
+@Suite("Templates")
+struct TemplateRendererTests {
+    static let renderer = try! TemplateRenderer()
+
+    /// Contexts shaped like the seed's examples.
+    static let seedContext: [String: JSONValue] = [
+        "client_name": .string("Priya Sharma"),
+        "event_type": .string("wedding"),
+        "event_date": .string("2026-02-14"),
+        "guest_count": .int(150),
+        "budget_strategies": .array([
+            .object(["name": .string("Essential"), "total_cost": .string("₹8,00,000"), "description": .string("Focus on the essentials")]),
+            .object(["name": .string("Premium"), "total_cost": .string("₹15,00,000")]),
+        ]),
+        "vendor_combinations": .array([
+            .object(["name": .string("Option 1"), "total_cost": .string("₹9,50,000"),
+                     "vendors": .array([.object(["category": .string("venue"), "name": .string("Grand Palace")])])]),
+        ]),
+        "selected_vendors": .array([.object(["category": .string("caterer"), "name": .string("Spice & Co")])]),
+        "total_cost": .string("₹9,50,000"),
+        "blueprint_url": .string("https://plans.example.com/b/42?x=1&y=2"),
+        "pending_items": .array([.string("guest list"), .string("menu choice")]),
+        "deadline": .string("2026-01-10"),
+        "error_message": .string("a vendor cancelled"),
+    ]
+
+    static let everyPair = MessageType.allCases.flatMap { type in Channel.allCases.map { (type, $0) } }
+
+    @Test("every type renders for every channel from the seed's context", arguments: everyPair)
+    func seedContext(_ type: MessageType, _ channel: Channel) {
+        let message = Self.renderer.render(type, for: channel, context: Self.seedContext)
+        #expect(!message.text.isEmpty)
+        #expect(!message.text.contains("{{"))
+        if channel == .email {
+            #expect(message.subject?.isEmpty == false)
+            #expect(message.html?.contains("<html>") == true)
+        } else {
+            #expect(message.subject == nil && message.html == nil)
+            #expect(!message.text.contains("&amp;"), "text channels are not HTML-escaped")
+        }
+        #expect(message.text.contains("Priya Sharma"))
+    }
+
+    @Test("every type renders for every channel from an empty context", arguments: everyPair)
+    func emptyContext(_ type: MessageType, _ channel: Channel) {
+        let message = Self.renderer.render(type, for: channel, context: [:])
+        #expect(!message.text.isEmpty)
+        #expect(channel != .email || message.subject?.isEmpty == false)
+    }
+
+    @Test("HTML escapes the caller's values; the plain text reads naturally")
+    func escaping() {
+        let message = Self.renderer.render(.welcome, for: .email, context: ["client_name": .string("<b>Ann & Raj</b>")])
+        #expect(message.html?.contains("&lt;b&gt;Ann &amp; Raj&lt;/b&gt;") == true)
+        #expect(message.text.hasPrefix("Welcome, <b>Ann & Raj</b>!"))
+        #expect(message.subject == "Welcome, <b>Ann & Raj</b>! Let's plan your event")
+    }
+
+    @Test("links keep their address in the plain text")
+    func links() {
+        let message = Self.renderer.render(.blueprintDelivery, for: .email, context: Self.seedContext)
+        #expect(message.text.contains("Open your blueprint (https://plans.example.com/b/42?x=1&y=2)"))
+    }
+
+    @Test("a template folder replaces the shipped template of the same name")
+    func overrides() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "Hello {{client_name}} from the override".write(to: folder.appendingPathComponent("welcome.sms.mustache"), atomically: true, encoding: .utf8)
+        let renderer = try TemplateRenderer(overrides: folder)
+        #expect(renderer.render(.welcome, for: .sms, context: ["client_name": .string("Ann")]).text == "Hello Ann from the override")
+        #expect(renderer.render(.welcome, for: .whatsapp, context: [:]).text == Self.renderer.render(.welcome, for: .whatsapp, context: [:]).text)
+    }
+
+    @Test("an email override without a subject line is refused at start-up")
+    func badOverride() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "<p>no subject</p>".write(to: folder.appendingPathComponent("reminder.email.mustache"), atomically: true, encoding: .utf8)
+        #expect(throws: TemplateError.self) { try TemplateRenderer(overrides: folder) }
+    }
+}
