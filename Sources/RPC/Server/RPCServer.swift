@@ -42,7 +42,8 @@ package final class RPCServer: Service {
     }
 
     package func run() async throws {
-        let channel = try await StdioChannel.open(maxLineLength: limits.maxLineLength, logger: logger)
+        let stdio = try await StdioChannel.open(maxLineLength: limits.maxLineLength)
+        let channel = stdio.channel
         try await channel.executeThenClose { inbound, outbound in
             let output = RPCOutput(writer: outbound, logger: logger)
             await notifications.attach(output)
@@ -55,13 +56,13 @@ package final class RPCServer: Service {
                     logger.error("reading stdin failed; finishing what is in flight", metadata: ["error": "\(error)"])
                 }
                 stopping.withLock { $0 = true }
-                logger.info("no more input; finishing requests in flight")
+                logger.info("stopped reading input; finishing requests in flight")
             }
             await notifications.attach(nil)
             // Writes complete in order: once this empty one is done, every answer before it is out.
             try? await channel.channel.writeAndFlush(ByteBuffer())
         }
-        StdioChannel.waitUntilOutputDrained()
+        stdio.finish()
     }
 
     private func accept(_ frame: InboundFrame, output: RPCOutput, group: inout DiscardingTaskGroup) {
