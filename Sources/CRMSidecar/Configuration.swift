@@ -7,6 +7,7 @@ import Logging
 struct Configuration {
     enum Database {
         case sqlite(path: String)
+        case postgres(url: String)
     }
 
     var database: Database
@@ -25,7 +26,7 @@ struct Configuration {
 
     /// The variables this version reads, for `--help` and the README.
     static let documented: [(String, String)] = [
-        ("DATABASE_URL", "sqlite:PATH for the embedded store (default: sqlite:crm.sqlite)"),
+        ("DATABASE_URL", "sqlite:PATH for the embedded store (default: sqlite:crm.sqlite), or postgres://user:password@host:port/database?sslmode=disable|prefer|require"),
         ("OUTBOX_DIR", "where the outbox provider writes messages (default: outbox)"),
         ("TEMPLATES_DIR", "a folder of <message_type>.<channel>.mustache files that replace the shipped ones"),
         ("SMTP_FROM_EMAIL", "the From address of emails (default: crm-sidecar@localhost)"),
@@ -49,13 +50,13 @@ struct Configuration {
 
         let url = value("DATABASE_URL") ?? "sqlite:crm.sqlite"
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            throw Problem(variable: "DATABASE_URL", reason: "names PostgreSQL, which this version does not support yet; use sqlite:PATH")
+            database = .postgres(url: url)
         } else if url.hasPrefix("sqlite://") {
             database = .sqlite(path: String(url.dropFirst("sqlite://".count)))
         } else if url.hasPrefix("sqlite:") {
             database = .sqlite(path: String(url.dropFirst("sqlite:".count)))
         } else {
-            throw Problem(variable: "DATABASE_URL", reason: "must start with sqlite: (such as sqlite:crm.sqlite)")
+            throw Problem(variable: "DATABASE_URL", reason: "must be sqlite:PATH or postgres://user:password@host:port/database")
         }
         if case .sqlite(let path) = database, path.isEmpty {
             throw Problem(variable: "DATABASE_URL", reason: "has no file path after sqlite:")

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import Persistence
+import ServiceLifecycle
 
 /// Brings the database schema up to date and exits; `serve` does the same at start-up.
 struct Migrate: AsyncParsableCommand {
@@ -7,7 +9,19 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, logger) = try Startup.configure()
-        _ = try Startup.open(configuration, logger: logger)
+        let opened = try Startup.open(configuration, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let service = opened.service {
+                group.addTask { try await service.run() }
+            }
+            defer { group.cancelAll() }
+            do {
+                try await opened.prepare()
+            } catch let error as StoreError {
+                logger.critical("cannot migrate the database", metadata: ["error": "\(error.message)"])
+                throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
+            }
+        }
         logger.info("database schema is up to date")
     }
 }

@@ -19,7 +19,8 @@ struct Serve: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let (configuration, logger) = try Startup.configure()
 
-        let store = try Startup.open(configuration, logger: logger)
+        let opened = try Startup.open(configuration, logger: logger)
+        let store = opened.store
         let renderer: TemplateRenderer
         do {
             renderer = try TemplateRenderer(overrides: configuration.templatesDirectory)
@@ -52,16 +53,26 @@ struct Serve: AsyncParsableCommand {
             limits: RPCServer.Limits(maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight),
             logger: logger
         )
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                // End of stdin ends the server, and with it the whole sidecar.
-                .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
+        // Services stop in reverse order: the server finishes its requests before the store closes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let storeService = opened.service {
+            services.append(.init(service: storeService))
+        }
+        services.append(.init(
+            service: SidecarService(store: opened, server: server, logger: logger),
+            // End of stdin ends the server, and with it the whole sidecar.
+            successTerminationBehavior: .gracefullyShutdownGroup,
+            failureTerminationBehavior: .gracefullyShutdownGroup
         ))
-        logger.info("crm-sidecar ready", metadata: ["version": "\(CRMSidecar.version)"])
-        try await group.run()
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ))
+        logger.info("crm-sidecar starting", metadata: ["version": "\(CRMSidecar.version)"])
+        do {
+            try await group.run()
+        } catch let error as StoreError {
+            throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
+        }
         logger.info("crm-sidecar stopped")
     }
 }

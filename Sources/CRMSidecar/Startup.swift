@@ -24,15 +24,19 @@ enum Startup {
         }
     }
 
-    static func open(_ configuration: Configuration, logger: Logger) throws -> any Store {
-        switch configuration.database {
-        case .sqlite(let path):
-            do {
-                return try SQLiteStore(path: path, logger: logger)
-            } catch {
-                logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])
-                throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
+    static func open(_ configuration: Configuration, logger: Logger) throws -> OpenedStore {
+        do {
+            switch configuration.database {
+            case .sqlite(let path):
+                return .sqlite(try SQLiteStore(path: path, logger: logger))
+            case .postgres(let url):
+                let postgres = try PostgresConfiguration(url: url)
+                logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
+                return .postgres(PostgresStore(configuration: postgres, logger: logger))
             }
+        } catch {
+            logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])
+            throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
         }
     }
 }

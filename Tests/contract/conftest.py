@@ -6,7 +6,10 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
+import postgres  # noqa: E402
 from sidecar import BINARY, Sidecar  # noqa: E402
+
+BACKENDS = ["sqlite"] + (["postgres"] if postgres.SERVER_URL else [])
 
 
 def pytest_configure(config):
@@ -19,16 +22,38 @@ def workdir(tmp_path):
     return tmp_path
 
 
+@pytest.fixture(params=BACKENDS)
+def database_env(request):
+    """The environment that points a sidecar at a fresh store: SQLite in the working folder (the
+    default), or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return {}
+    return {"DATABASE_URL": postgres.fresh_database()}
+
+
 @pytest.fixture
-def sidecar(workdir):
-    """A sidecar on the embedded default (SQLite file and outbox in a fresh folder)."""
-    process = Sidecar(workdir)
-    yield process
-    code = process.stop()
-    assert not process.violations, process.violations
-    assert code == 0, process.stderr()
-    for record in process.log_records():
-        assert {"ts", "level", "msg"} <= set(record), record
+def start(workdir, database_env):
+    """Starts sidecars on the test's store; each must have stopped cleanly, within the contract."""
+    started = []
+
+    def start(env=None, **options):
+        process = Sidecar(workdir, env={**database_env, **(env or {})}, **options)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        code = process.stop()
+        assert not process.violations, process.violations
+        assert code == 0, process.stderr()
+        for record in process.log_records():
+            assert {"ts", "level", "msg"} <= set(record), record
+
+
+@pytest.fixture
+def sidecar(start):
+    """A sidecar on a fresh store, with an outbox in a fresh folder."""
+    return start()
 
 
 @pytest.fixture

@@ -145,6 +145,8 @@ class Sidecar:
         return code
 
     def stop(self):
+        if self._stderr.closed:
+            return self.process.returncode
         if self.process.poll() is None:
             try:
                 self.close_stdin()

@@ -1,15 +1,17 @@
 """How the sidecar starts, bounds its work, and stops: nothing but JSON-RPC on stdout, nothing
 accepted left unanswered."""
 import json
+import os
 import subprocess
 import time
 
 from conftest import communicate_params
-from sidecar import BINARY, Sidecar
+import postgres
+from sidecar import BINARY
 
 
-def test_stdout_carries_only_json_rpc_even_with_trace_logging(workdir, ids):
-    process = Sidecar(workdir, env={"LOG_LEVEL": "trace"})
+def test_stdout_carries_only_json_rpc_even_with_trace_logging(start, workdir, ids):
+    process = start(env={"LOG_LEVEL": "trace"})
     process.result("communicate", communicate_params(ids))
     process.send_raw(b"garbage\n")
     process.next_answer()
@@ -24,8 +26,8 @@ def test_stdout_carries_only_json_rpc_even_with_trace_logging(workdir, ids):
     assert all(isinstance(r["msg"], str) and r["level"] for r in records)
 
 
-def test_end_of_input_finishes_every_request_in_flight(workdir, ids):
-    process = Sidecar(workdir)
+def test_end_of_input_finishes_every_request_in_flight(start, workdir, ids):
+    process = start()
     count = 40
     for i in range(count):
         process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)})
@@ -37,8 +39,8 @@ def test_end_of_input_finishes_every_request_in_flight(workdir, ids):
     assert len(list((workdir / "outbox" / "email").glob("*.eml"))) == count
 
 
-def test_sigterm_finishes_in_flight_work_and_exits_zero(workdir, ids):
-    process = Sidecar(workdir)
+def test_sigterm_finishes_in_flight_work_and_exits_zero(start, workdir, ids):
+    process = start()
     process.result("health")
     for i in range(20):
         process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)})
@@ -47,15 +49,15 @@ def test_sigterm_finishes_in_flight_work_and_exits_zero(workdir, ids):
     assert not process.violations
     # Whatever was started was finished and answered; nothing half-done is left in the store.
     answered = {a["id"] for a in process.answers}
-    check = Sidecar(workdir)
+    check = start()
     listed = check.result("communications.list", {"client_id": ids["client_id"], "limit": 500})["communications"]
     assert check.stop() == 0
     assert {c["status"] for c in listed} <= {"sent"}
     assert len(listed) == len([a for a in process.answers if "result" in a]) <= len(answered)
 
 
-def test_over_the_in_flight_limit_requests_get_32005_and_nothing_is_done_for_them(workdir, ids):
-    process = Sidecar(workdir, env={"MAX_IN_FLIGHT": "2"})
+def test_over_the_in_flight_limit_requests_get_32005_and_nothing_is_done_for_them(start, workdir, ids):
+    process = start(env={"MAX_IN_FLIGHT": "2"})
     batch = [{"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)} for i in range(6)]
     process.send(batch)
     answer = process.next_answer()
@@ -66,9 +68,9 @@ def test_over_the_in_flight_limit_requests_get_32005_and_nothing_is_done_for_the
     assert process.stop() == 0 and not process.violations
 
 
-def test_requests_run_concurrently(workdir, ids):
+def test_requests_run_concurrently(start, workdir, ids):
     """A batch of slow and fast requests: all answered, each with its own id."""
-    process = Sidecar(workdir)
+    process = start()
     batch = [{"jsonrpc": "2.0", "id": f"c{i}", "method": "communicate", "params": communicate_params(ids)} for i in range(10)]
     batch += [{"jsonrpc": "2.0", "id": f"h{i}", "method": "health"} for i in range(10)]
     process.send(batch)
@@ -102,15 +104,19 @@ def test_a_bad_setting_stops_start_up_with_the_variable_named(workdir):
         assert record["level"] == "critical" and variable in record["msg"]
 
 
-def test_a_dot_env_file_is_read_and_the_environment_wins(workdir, ids):
+def test_a_dot_env_file_is_read_and_the_environment_wins(start, workdir, ids):
     (workdir / ".env").write_text('# settings\nOUTBOX_DIR="from-dotenv"\nMAX_IN_FLIGHT=lots\n')
-    process = Sidecar(workdir, env={"MAX_IN_FLIGHT": "8"})
+    process = start(env={"MAX_IN_FLIGHT": "8"})
     process.result("communicate", communicate_params(ids))
     assert process.stop() == 0
     assert list((workdir / "from-dotenv" / "email").glob("*.eml"))
 
 
-def test_migrate_subcommand_prepares_the_database(workdir):
-    done = subprocess.run([BINARY, "migrate"], cwd=workdir, capture_output=True, timeout=30)
-    assert done.returncode == 0 and done.stdout == b""
-    assert (workdir / "crm.sqlite").exists()
+def test_migrate_subcommand_prepares_the_database_and_is_idempotent(workdir, database_env):
+    for _ in range(2):
+        done = subprocess.run([BINARY, "migrate"], cwd=workdir, capture_output=True, timeout=30, env={"PATH": os.environ["PATH"], **database_env})
+        assert done.returncode == 0 and done.stdout == b"", done.stderr
+    if "DATABASE_URL" in database_env:
+        assert postgres.psql(database_env["DATABASE_URL"], "SELECT identifier FROM schema_migrations").split() == ["0001_communications"]
+    else:
+        assert (workdir / "crm.sqlite").exists()

@@ -6,7 +6,7 @@ import subprocess
 
 import contract
 from conftest import communicate_params
-from sidecar import BINARY, Sidecar
+from sidecar import BINARY
 
 
 def test_the_readme_pipe_answers_and_leaves_an_email_in_the_outbox(workdir):
@@ -103,11 +103,11 @@ def test_opt_outs_are_never_used_and_all_opted_out_is_32004(sidecar, ids):
     assert "email skipped: client opted out" in error["data"]["reasons"]
 
 
-def test_communications_get_reads_back_from_a_new_run(workdir, ids):
-    first = Sidecar(workdir)
+def test_communications_get_reads_back_from_a_new_run(start, workdir, ids):
+    first = start()
     result = first.result("communicate", communicate_params(ids))
     assert first.stop() == 0 and not first.violations
-    second = Sidecar(workdir)
+    second = start()
     record = second.result("communications.get", {"communication_id": result["communication_id"]})
     assert second.stop() == 0 and not second.violations
     assert record["status"] == "sent" and record["channel_used"] == "email"
@@ -147,8 +147,8 @@ def test_communications_list_rejects_a_bad_limit_and_cursor(sidecar):
     assert sidecar.error("communications.list", {"cursor": "bm9wZQ=="})["data"]["field"] == "cursor"
 
 
-def test_preferences_default_then_update_merges_and_persists(workdir, ids):
-    process = Sidecar(workdir)
+def test_preferences_default_then_update_merges_and_persists(start, workdir, ids):
+    process = start()
     defaults = process.result("preferences.get", {"client_id": ids["client_id"]})
     assert defaults["timezone"] == "UTC" and defaults["quiet_hours_start"] == "22:00" and "updated_at" not in defaults
     process.result("preferences.update", {"client_id": ids["client_id"], "timezone": "Asia/Kolkata", "preferred_channels": ["whatsapp"]})
@@ -156,7 +156,7 @@ def test_preferences_default_then_update_merges_and_persists(workdir, ids):
     assert updated["timezone"] == "Asia/Kolkata" and updated["preferred_channels"] == ["whatsapp"]
     assert updated["quiet_hours_start"] == "21:30" and "updated_at" in updated
     assert process.stop() == 0 and not process.violations
-    again = Sidecar(workdir)
+    again = start()
     assert again.result("preferences.get", {"client_id": ids["client_id"]}) == updated
     assert again.stop() == 0
 

@@ -28,7 +28,8 @@ package final class SQLiteStore: Store {
     }
 
     package func insert(_ communication: Communication) async throws(StoreError) {
-        let row = try CommunicationRow(communication, encoder: encoder)
+        let row = try CommunicationColumns(communication, encoder: encoder)
+        let events = communication.events.map(StatusEventColumns.init)
         try await write { db in
             try db.execute(
                 sql: """
@@ -39,26 +40,26 @@ package final class SQLiteStore: Store {
                     """,
                 arguments: row.arguments
             )
-            for event in communication.events {
+            for event in events {
                 try Self.insert(event, for: row.id, in: db)
             }
         }
     }
 
     package func communication(id: UUID) async throws(StoreError) -> Communication? {
-        let key = id.uuidString.lowercased()
+        let key = id.key
         let decoder = self.decoder
         return try await read { db -> Communication? in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM communications WHERE id = ?", arguments: [key]) else {
                 return nil
             }
-            var communication = try CommunicationRow.communication(from: row, decoder: decoder)
+            var communication = try CommunicationColumns(row: row).communication(decoder: decoder)
             communication.attempts = try Row.fetchAll(
                 db, sql: "SELECT * FROM attempts WHERE communication_id = ? ORDER BY number", arguments: [key]
-            ).map(AttemptRow.attempt(from:))
+            ).map { try AttemptColumns(row: $0).attempt() }
             communication.events = try Row.fetchAll(
                 db, sql: "SELECT * FROM status_events WHERE communication_id = ? ORDER BY at, seq", arguments: [key]
-            ).map(StatusEventRow.event(from:))
+            ).map { try StatusEventColumns(row: $0).event() }
             return communication
         }
     }
@@ -68,11 +69,11 @@ package final class SQLiteStore: Store {
         var arguments: StatementArguments = []
         if let planID = query.planID {
             conditions.append("plan_id = ?")
-            arguments += [planID.uuidString.lowercased()]
+            arguments += [planID.key]
         }
         if let clientID = query.clientID {
             conditions.append("client_id = ?")
-            arguments += [clientID.uuidString.lowercased()]
+            arguments += [clientID.key]
         }
         if let status = query.status {
             conditions.append("status = ?")
@@ -92,7 +93,13 @@ package final class SQLiteStore: Store {
         let limit = query.limit
         return try await read { [arguments] db in
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            let items = try rows.prefix(limit).map(CommunicationRow.summary(from:))
+            let items = try rows.prefix(limit).map { row in
+                try CommunicationColumns.summary(
+                    id: row["id"], planID: row["plan_id"], clientID: row["client_id"], messageType: row["message_type"],
+                    urgency: row["urgency"], status: row["status"], channelUsed: row["channel_used"],
+                    createdAt: row["created_at"], updatedAt: row["updated_at"]
+                )
+            }
             let next = rows.count > limit
                 ? rows.prefix(limit).last.map { PageCursor(createdAtMilliseconds: $0["created_at"], id: $0["id"]) }
                 : nil
@@ -105,7 +112,8 @@ package final class SQLiteStore: Store {
         for id: UUID,
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange? {
-        let key = id.uuidString.lowercased()
+        let key = id.key
+        let columns = AttemptColumns(attempt)
         return try await write { db -> StatusChange? in
             try db.execute(
                 sql: """
@@ -114,7 +122,7 @@ package final class SQLiteStore: Store {
                        provider_message_id, error_category, error)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: AttemptRow.arguments(attempt, communicationID: key)
+                arguments: columns.arguments(communicationID: key)
             )
             guard let status else { return nil }
             return try Self.move(
@@ -131,23 +139,23 @@ package final class SQLiteStore: Store {
         detail: String?,
         at: Date
     ) async throws(StoreError) -> StatusChange? {
-        let key = id.uuidString.lowercased()
+        let key = id.key
         return try await write { db in
             try Self.move(key, to: status, channel: channel, attempt: nil, detail: detail, at: at, in: db)
         }
     }
 
     package func preferences(for clientID: UUID) async throws(StoreError) -> ClientPreferences? {
-        let key = clientID.uuidString.lowercased()
+        let key = clientID.key
         let decoder = self.decoder
         return try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM client_preferences WHERE client_id = ?", arguments: [key])
-                .map { try PreferencesRow.preferences(from: $0, decoder: decoder) }
+                .map { try PreferencesColumns(row: $0).preferences(decoder: decoder) }
         }
     }
 
     package func save(_ preferences: ClientPreferences) async throws(StoreError) {
-        let arguments = try PreferencesRow.arguments(preferences, encoder: encoder)
+        let arguments = try PreferencesColumns(preferences, encoder: encoder).arguments
         try await write { db in
             try db.execute(
                 sql: """
@@ -185,36 +193,22 @@ package final class SQLiteStore: Store {
         guard let row = try Row.fetchOne(
             db, sql: "SELECT plan_id, client_id, status, channel_used FROM communications WHERE id = ?", arguments: [key]
         ) else { return nil }
-        guard let current = CommunicationStatus(rawValue: row["status"]) else {
-            throw StoreError(.corruptRecord, "communication \(key) has an unknown status")
-        }
-        guard current.canMove(to: status) else { return nil }
-        // The channel that got the message through is the one the caller cares about; a later
-        // receipt without a channel keeps it.
-        let channelUsed = status == .sent ? channel?.rawValue : row["channel_used"] as String?
+        guard let move = try StatusMove.plan(
+            id: key, planID: row["plan_id"], clientID: row["client_id"], current: row["status"], channelUsed: row["channel_used"],
+            to: status, channel: channel, attempt: attempt, detail: detail, at: at
+        ) else { return nil }
         try db.execute(
             sql: "UPDATE communications SET status = ?, channel_used = ?, updated_at = ? WHERE id = ?",
-            arguments: [status.rawValue, channelUsed, at.millisecondsSince1970, key]
+            arguments: [status.rawValue, move.channelUsed, at.millisecondsSince1970, key]
         )
-        try insert(StatusEvent(status: status, at: at, channel: channel, detail: detail), for: key, in: db)
-        return StatusChange(
-            communicationID: UUID(uuidString: key)!,
-            planID: UUID(uuidString: row["plan_id"])!,
-            clientID: UUID(uuidString: row["client_id"])!,
-            status: status,
-            previousStatus: current,
-            channel: channel,
-            attempt: attempt?.number,
-            providerMessageID: attempt?.providerMessageID,
-            error: attempt?.error,
-            at: at
-        )
+        try insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, in: db)
+        return move.change
     }
 
-    private static func insert(_ event: StatusEvent, for key: String, in db: Database) throws {
+    private static func insert(_ event: StatusEventColumns, for key: String, in db: Database) throws {
         try db.execute(
             sql: "INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [key, event.status.rawValue, event.channel?.rawValue, event.detail, event.at.millisecondsSince1970]
+            arguments: [key, event.status, event.channel, event.detail, event.at]
         )
     }
 

@@ -1,0 +1,129 @@
+import CRMModel
+import Foundation
+
+/// A communication as the values of its `communications` row, the same on every backend.
+///
+/// Backends only move these values in and out of their own row types; what a value means, and how a
+/// communication is rebuilt from them, is decided here once.
+struct CommunicationColumns: Sendable {
+    var id: String
+    var planID: String
+    var clientID: String
+    var messageType: String
+    var urgency: String
+    var status: String
+    var channelUsed: String?
+    var priority: Int
+    var decision: String
+    var recipient: String
+    var context: String
+    var preferredChannel: String?
+    var idempotencyKey: String?
+    var createdAt: Int64
+    var updatedAt: Int64
+
+    init(
+        id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
+        channelUsed: String?, priority: Int, decision: String, recipient: String, context: String,
+        preferredChannel: String?, idempotencyKey: String?, createdAt: Int64, updatedAt: Int64
+    ) {
+        self.id = id
+        self.planID = planID
+        self.clientID = clientID
+        self.messageType = messageType
+        self.urgency = urgency
+        self.status = status
+        self.channelUsed = channelUsed
+        self.priority = priority
+        self.decision = decision
+        self.recipient = recipient
+        self.context = context
+        self.preferredChannel = preferredChannel
+        self.idempotencyKey = idempotencyKey
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    init(_ communication: Communication, encoder: JSONEncoder) throws(StoreError) {
+        let id = communication.id.key
+        func json(_ value: some Encodable) throws(StoreError) -> String {
+            do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
+                throw StoreError(.corruptRecord, "cannot encode communication \(id)")
+            }
+        }
+        self.init(
+            id: id,
+            planID: communication.planID.key,
+            clientID: communication.clientID.key,
+            messageType: communication.messageType.rawValue,
+            urgency: communication.urgency.rawValue,
+            status: communication.status.rawValue,
+            channelUsed: communication.channelUsed?.rawValue,
+            priority: communication.decision.priority,
+            decision: try json(communication.decision),
+            recipient: try json(communication.recipient),
+            context: try json(communication.context),
+            preferredChannel: communication.preferredChannel?.rawValue,
+            idempotencyKey: communication.idempotencyKey,
+            createdAt: communication.createdAt.millisecondsSince1970,
+            updatedAt: communication.updatedAt.millisecondsSince1970
+        )
+    }
+
+    /// The communication, without its attempts and events (they live in their own tables).
+    func communication(decoder: JSONDecoder) throws(StoreError) -> Communication {
+        let summary = try summary()
+        func json<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws(StoreError) -> T {
+            do { return try decoder.decode(type, from: Data(text.utf8)) } catch {
+                throw StoreError(.corruptRecord, "communication \(id) has an unreadable \(column)")
+            }
+        }
+        let request = CommunicationRequest(
+            planID: summary.planID,
+            clientID: summary.clientID,
+            messageType: summary.messageType,
+            urgency: summary.urgency,
+            recipient: try json(Recipient.self, recipient, "recipient"),
+            context: try json([String: JSONValue].self, context, "context"),
+            preferredChannel: preferredChannel.flatMap(Channel.init(rawValue:)),
+            idempotencyKey: idempotencyKey
+        )
+        var communication = Communication(
+            id: summary.id, request: request, decision: try json(Decision.self, decision, "decision"),
+            status: summary.status, createdAt: summary.createdAt
+        )
+        communication.channelUsed = summary.channelUsed
+        communication.updatedAt = summary.updatedAt
+        communication.events = []
+        return communication
+    }
+
+    func summary() throws(StoreError) -> CommunicationSummary {
+        try Self.summary(
+            id: id, planID: planID, clientID: clientID, messageType: messageType, urgency: urgency, status: status,
+            channelUsed: channelUsed, createdAt: createdAt, updatedAt: updatedAt
+        )
+    }
+
+    /// A listing row: the summary columns only.
+    static func summary(
+        id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
+        channelUsed: String?, createdAt: Int64, updatedAt: Int64
+    ) throws(StoreError) -> CommunicationSummary {
+        guard let uuid = UUID(uuidString: id),
+            let plan = UUID(uuidString: planID),
+            let client = UUID(uuidString: clientID),
+            let type = MessageType(rawValue: messageType),
+            let urgencyValue = Urgency(rawValue: urgency),
+            let statusValue = CommunicationStatus(rawValue: status)
+        else {
+            throw StoreError(.corruptRecord, "communication \(id) has a field this version cannot read")
+        }
+        return CommunicationSummary(
+            id: uuid, planID: plan, clientID: client, messageType: type, urgency: urgencyValue, status: statusValue,
+            channelUsed: channelUsed.flatMap(Channel.init(rawValue:)),
+            createdAt: Date(millisecondsSince1970: createdAt),
+            updatedAt: Date(millisecondsSince1970: updatedAt)
+        )
+    }
+}

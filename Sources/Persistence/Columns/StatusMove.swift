@@ -1,0 +1,33 @@
+import CRMModel
+import Foundation
+
+/// Whether and how a stored communication moves to a new status; the rule every backend applies
+/// inside its own transaction, after reading the row it is about to change.
+struct StatusMove {
+    /// `channel_used` after the move.
+    var channelUsed: String?
+    var change: StatusChange
+
+    /// nil when the move would not go forward (a late, repeated or backward receipt).
+    static func plan(
+        id: String, planID: String, clientID: String, current: String, channelUsed: String?,
+        to status: CommunicationStatus, channel: Channel?, attempt: Attempt?, detail: String?, at: Date
+    ) throws(StoreError) -> StatusMove? {
+        guard let currentStatus = CommunicationStatus(rawValue: current),
+            let communicationID = UUID(uuidString: id), let plan = UUID(uuidString: planID), let client = UUID(uuidString: clientID)
+        else {
+            throw StoreError(.corruptRecord, "communication \(id) has a field this version cannot read")
+        }
+        guard currentStatus.canMove(to: status) else { return nil }
+        // The channel that got the message through is the one the caller cares about; a later
+        // receipt without a channel keeps it.
+        return StatusMove(
+            channelUsed: status == .sent ? channel?.rawValue : channelUsed,
+            change: StatusChange(
+                communicationID: communicationID, planID: plan, clientID: client, status: status,
+                previousStatus: currentStatus, channel: channel, attempt: attempt?.number,
+                providerMessageID: attempt?.providerMessageID, error: attempt?.error, at: at
+            )
+        )
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+extension UUID {
+    /// How ids are kept in every table: the lowercase canonical form.
+    var key: String { uuidString.lowercased() }
+}

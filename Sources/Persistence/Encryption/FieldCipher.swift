@@ -1,0 +1,57 @@
+import Crypto
+import Foundation
+
+/// Encryption at rest, the same bytes on every backend (envelope encryption).
+///
+/// Each client has a random 256-bit data key, stored only wrapped (AES-GCM) by the master key.
+/// Personal fields are sealed with AES-GCM under the client's data key. A sealed value is
+/// `0x01 || nonce (12) || ciphertext || tag (16)`; the authenticated data names the field and the row
+/// (`communications.recipient:<id>`), so a value copied to another row or column does not open.
+/// Deleting a client's wrapped key makes everything sealed under it unreadable (crypto-shredding).
+package struct FieldCipher: Sendable {
+    private static let version: UInt8 = 1
+    private let master: MasterKey
+
+    package init(master: MasterKey) {
+        self.master = master
+    }
+
+    /// A new data key for `clientID`, and its wrapped form to store.
+    func newDataKey(for clientID: String) throws(StoreError) -> (key: SymmetricKey, wrapped: [UInt8]) {
+        let key = SymmetricKey(size: .bits256)
+        let wrapped = try seal(key.withUnsafeBytes { Data($0) }, with: master.wrapping, context: "client_keys:\(clientID)")
+        return (key, wrapped)
+    }
+
+    func unwrap(_ wrapped: [UInt8], for clientID: String) throws(StoreError) -> SymmetricKey {
+        SymmetricKey(data: try open(wrapped, with: master.wrapping, context: "client_keys:\(clientID)"))
+    }
+
+    func seal(_ plaintext: Data, with key: SymmetricKey, context: String) throws(StoreError) -> [UInt8] {
+        do {
+            let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(context.utf8))
+            return [Self.version] + Array(box.combined!)
+        } catch {
+            throw StoreError(.corruptRecord, "cannot encrypt \(context)")
+        }
+    }
+
+    func open(_ sealed: [UInt8], with key: SymmetricKey, context: String) throws(StoreError) -> Data {
+        guard sealed.first == Self.version, sealed.count >= 1 + 12 + 16 else {
+            throw StoreError(.corruptRecord, "\(context) is not in a format this version can read")
+        }
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed.dropFirst())
+            return try AES.GCM.open(box, using: key, authenticating: Data(context.utf8))
+        } catch {
+            throw StoreError(.corruptRecord, "\(context) does not decrypt: the key is wrong or the value was altered")
+        }
+    }
+
+    /// A keyed hash of an address, for finding a client by email or phone without storing either in
+    /// the clear. Normalised first, so case does not matter for email.
+    package func blindIndex(_ address: String) -> [UInt8] {
+        let normalized = address.contains("@") ? address.lowercased() : address
+        return Array(HMAC<SHA256>.authenticationCode(for: Data(normalized.utf8), using: master.blindIndex))
+    }
+}

@@ -1,0 +1,111 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, as named migrations that are only ever appended to. The same tables and
+/// meanings as the SQLite schema; each statement separate, because the extended query protocol runs
+/// one statement a query.
+enum PostgresMigrations {
+    static let all: [(name: String, statements: [PostgresQuery])] = [
+        ("0001_communications", [
+            """
+            CREATE TABLE communications (
+              id text PRIMARY KEY,
+              plan_id text NOT NULL,
+              client_id text NOT NULL,
+              message_type text NOT NULL,
+              urgency text NOT NULL,
+              status text NOT NULL,
+              channel_used text,
+              priority integer NOT NULL,
+              decision text NOT NULL,
+              recipient text NOT NULL,
+              context text NOT NULL,
+              preferred_channel text,
+              idempotency_key text,
+              created_at bigint NOT NULL,
+              updated_at bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX communications_by_plan ON communications (plan_id, created_at DESC, id DESC)",
+            "CREATE INDEX communications_by_client ON communications (client_id, created_at DESC, id DESC)",
+            "CREATE INDEX communications_by_time ON communications (created_at DESC, id DESC)",
+            """
+            CREATE TABLE attempts (
+              communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+              number integer NOT NULL,
+              channel text NOT NULL,
+              provider text NOT NULL,
+              started_at bigint NOT NULL,
+              latency_ms integer NOT NULL,
+              outcome text NOT NULL,
+              provider_message_id text,
+              error_category text,
+              error text,
+              PRIMARY KEY (communication_id, number)
+            )
+            """,
+            "CREATE INDEX attempts_by_provider_message ON attempts (provider_message_id) WHERE provider_message_id IS NOT NULL",
+            """
+            CREATE TABLE status_events (
+              seq bigserial PRIMARY KEY,
+              communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+              status text NOT NULL,
+              channel text,
+              detail text,
+              at bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX status_events_by_communication ON status_events (communication_id, at)",
+            """
+            CREATE TABLE client_preferences (
+              client_id text PRIMARY KEY,
+              preferred_channels text NOT NULL,
+              timezone text NOT NULL,
+              quiet_hours_start text NOT NULL,
+              quiet_hours_end text NOT NULL,
+              opt_out_email boolean NOT NULL,
+              opt_out_sms boolean NOT NULL,
+              opt_out_whatsapp boolean NOT NULL,
+              language_preference text NOT NULL,
+              updated_at bigint NOT NULL
+            )
+            """,
+        ])
+    ]
+
+    /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at
+    /// once do not both apply the same migration.
+    private static let lockKey: Int64 = 0x63726d5f6d6967
+
+    static func apply(on client: PostgresClient, logger: Logger) async throws {
+        try await client.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (identifier text PRIMARY KEY, applied_at bigint NOT NULL)",
+            logger: logger
+        )
+        let known = Set(all.map(\.name))
+        for migration in all {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+                var applied: Set<String> = []
+                for try await identifier in try await connection.query("SELECT identifier FROM schema_migrations", logger: logger).decode(String.self) {
+                    applied.insert(identifier)
+                }
+                if !applied.subtracting(known).isEmpty {
+                    throw StoreError(
+                        .incompatibleSchema,
+                        "the database was written by a newer crm-sidecar (it has migrations this binary does not know); upgrade the binary"
+                    )
+                }
+                guard !applied.contains(migration.name) else { return }
+                for statement in migration.statements {
+                    try await connection.query(statement, logger: logger)
+                }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                try await connection.query("INSERT INTO schema_migrations (identifier, applied_at) VALUES (\(migration.name), \(now))", logger: logger)
+                logger.info("applied database migration", metadata: ["db.migration": "\(migration.name)"])
+            }
+        }
+    }
+}
+
+import Foundation
