@@ -64,3 +64,13 @@ public struct Communication: Sendable, Equatable, Codable {
         case events
     }
 }
+
+extension Communication {
+    /// The communication after `change`, as the store now has it.
+    public mutating func apply(_ change: StatusChange, detail: String? = nil) {
+        status = change.status
+        if change.status == .sent { channelUsed = change.channel }
+        updatedAt = change.at
+        events.append(StatusEvent(status: change.status, at: change.at, channel: change.channel, detail: detail ?? change.error))
+    }
+}

@@ -39,6 +39,9 @@ public enum CommunicationStatus: String, Codable, Sendable, CaseIterable, Hashab
     /// Whether the provider has accepted the message (so it can no longer be cancelled).
     public var hasBeenSent: Bool { rank >= CommunicationStatus.sent.rank && self != .cancelled }
 
+    /// Whether the send loop still has work to do: nothing has been sent and it has not ended.
+    public var awaitsSending: Bool { rank < CommunicationStatus.sent.rank }
+
     /// Whether moving from `self` to `next` goes forward.
     ///
     /// A bounce may follow `sent` or `delivered` (a mailbox can reject after accepting).

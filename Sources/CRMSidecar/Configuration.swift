@@ -1,6 +1,7 @@
 import Channels
 import Foundation
 import Logging
+import Persistence
 
 /// The sidecar's settings, from the environment and a `.env` file in the working directory (the
 /// environment wins). Every problem is reported with the variable's name and what it accepts.
@@ -17,6 +18,11 @@ struct Configuration {
     var logLevel: Logger.Level
     var maxLineBytes: Int
     var maxInFlight: Int
+    /// Parsed at once, so a malformed key stops the start-up with the variable named; never logged.
+    var encryptionKey: MasterKey?
+    var leaseDuration: Duration
+    var sendConcurrency: Int
+    var pollInterval: Duration
 
     struct Problem: Error, CustomStringConvertible {
         var variable: String
@@ -34,6 +40,10 @@ struct Configuration {
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default: info)"),
         ("MAX_LINE_BYTES", "the longest request line accepted, in bytes (default: 1048576)"),
         ("MAX_IN_FLIGHT", "how many requests may run at once before -32005 (default: 64)"),
+        ("DB_ENCRYPTION_KEY", "the master key for contact details and message content at rest: 32 bytes in base64 (openssl rand -base64 32) or a passphrase of 32+ characters. Required with PostgreSQL; with SQLite, a key is generated into <database>.key (0600) when unset"),
+        ("WORK_LEASE_SECONDS", "how long a sidecar holds a claimed send before others may take it over; must outlast a provider call (default: 60)"),
+        ("SEND_CONCURRENCY", "how many queued sends one sidecar runs at once (default: 8)"),
+        ("SEND_POLL_MS", "how often the work queue is checked for due sends, in milliseconds (default: 1000)"),
     ]
 
     init(environment: [String: String]) throws(Problem) {
@@ -73,6 +83,21 @@ struct Configuration {
         self.logLevel = logLevel
         maxLineBytes = try integer("MAX_LINE_BYTES", default: 1 << 20, range: 1024...(64 << 20))
         maxInFlight = try integer("MAX_IN_FLIGHT", default: 64, range: 1...10_000)
+        leaseDuration = .seconds(try integer("WORK_LEASE_SECONDS", default: 60, range: 2...3600))
+        sendConcurrency = try integer("SEND_CONCURRENCY", default: 8, range: 1...256)
+        pollInterval = .milliseconds(try integer("SEND_POLL_MS", default: 1000, range: 20...60_000))
+
+        if let secret = value("DB_ENCRYPTION_KEY") {
+            do {
+                encryptionKey = try MasterKey(secret: secret)
+            } catch {
+                throw Problem(variable: "DB_ENCRYPTION_KEY", reason: "must be 32 bytes in base64 (openssl rand -base64 32) or a passphrase of at least 32 characters")
+            }
+        } else if case .postgres = database {
+            throw Problem(variable: "DB_ENCRYPTION_KEY", reason: "is required with PostgreSQL: 32 bytes in base64 (openssl rand -base64 32)")
+        } else {
+            encryptionKey = nil
+        }
     }
 
     /// The process environment over `.env` in the working directory.

@@ -19,7 +19,7 @@ struct Migrate: AsyncParsableCommand {
                 try await opened.prepare()
             } catch let error as StoreError {
                 logger.critical("cannot migrate the database", metadata: ["error": "\(error.message)"])
-                throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
+                throw ExitCode(error.code == .incompatibleSchema || error.code == .wrongKey ? 78 : 1)
             }
         }
         logger.info("database schema is up to date")

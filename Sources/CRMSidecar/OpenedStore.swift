@@ -1,17 +1,28 @@
 import Logging
 import Persistence
 import ServiceLifecycle
+import Synchronization
 
 /// The store the configuration names, and what it needs to run.
 ///
 /// SQLite is ready as soon as it is opened. PostgreSQL needs its connection pool running (a
-/// `Service` in the group) before it can migrate, so migration is a step of its own.
-enum OpenedStore {
-    case sqlite(SQLiteStore)
-    case postgres(PostgresStore)
+/// `Service` in the group) before it can migrate, so migration is a step of its own, run once
+/// however many parts wait for it.
+final class OpenedStore: Sendable {
+    enum Backend {
+        case sqlite(SQLiteStore)
+        case postgres(PostgresStore)
+    }
+
+    let backend: Backend
+    private let preparation = Mutex<Task<Void, any Error>?>(nil)
+
+    init(_ backend: Backend) {
+        self.backend = backend
+    }
 
     var store: any Store {
-        switch self {
+        switch backend {
         case .sqlite(let store): store
         case .postgres(let store): store
         }
@@ -19,17 +30,32 @@ enum OpenedStore {
 
     /// The service to run beside the server, if the store has one.
     var service: (any Service)? {
-        switch self {
+        switch backend {
         case .sqlite: nil
         case .postgres(let store): store
         }
     }
 
-    /// Brings the schema up to date; with PostgreSQL, while `service` runs.
+    /// Returns once the schema is up to date; with PostgreSQL, `service` must be running.
     func prepare() async throws(StoreError) {
-        switch self {
-        case .sqlite: break
-        case .postgres(let store): try await store.migrate()
+        let task = preparation.withLock { task in
+            if let task { return task }
+            let backend = self.backend
+            let new = Task<Void, any Error> {
+                switch backend {
+                case .sqlite: break
+                case .postgres(let store): try await store.migrate()
+                }
+            }
+            task = new
+            return new
+        }
+        do {
+            try await task.value
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "\(error)")
         }
     }
 }

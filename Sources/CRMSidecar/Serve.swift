@@ -36,15 +36,17 @@ struct Serve: AsyncParsableCommand {
             return OutboxProvider(channel: channel, directory: configuration.outboxDirectory, sender: configuration.sender)
         })
         let notifications = NotificationSink()
+        let leasing = WorkLeasing(duration: configuration.leaseDuration)
+        let delivery = Delivery(
+            store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
+            now: { Date() }, logger: logger
+        )
+        let sendLoop = SendLoop(
+            store: store, delivery: delivery, leasing: leasing, concurrency: configuration.sendConcurrency,
+            pollInterval: configuration.pollInterval, ready: { try await opened.prepare() }, logger: logger
+        )
         let engine = Engine(
-            store: store,
-            strategy: Strategy(),
-            delivery: Delivery(
-                store: store, providers: providers, renderer: renderer, events: notifications,
-                now: { Date() }, logger: logger
-            ),
-            events: notifications,
-            logger: logger
+            store: store, strategy: Strategy(), delivery: delivery, sendLoop: sendLoop, events: notifications, logger: logger
         )
         let server = RPCServer(
             methods: .standard,
@@ -53,11 +55,13 @@ struct Serve: AsyncParsableCommand {
             limits: RPCServer.Limits(maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight),
             logger: logger
         )
-        // Services stop in reverse order: the server finishes its requests before the store closes.
+        // Services stop in reverse order: the server finishes its requests, then the send loop the
+        // sends it was handed, then the store closes.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let storeService = opened.service {
             services.append(.init(service: storeService))
         }
+        services.append(.init(service: sendLoop, failureTerminationBehavior: .gracefullyShutdownGroup))
         services.append(.init(
             service: SidecarService(store: opened, server: server, logger: logger),
             // End of stdin ends the server, and with it the whole sidecar.
@@ -71,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as StoreError {
-            throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
+            throw ExitCode(error.code == .incompatibleSchema || error.code == .wrongKey ? 78 : 1)
         }
         logger.info("crm-sidecar stopped")
     }

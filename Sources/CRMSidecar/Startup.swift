@@ -25,18 +25,28 @@ enum Startup {
     }
 
     static func open(_ configuration: Configuration, logger: Logger) throws -> OpenedStore {
-        do {
+        do throws(StoreError) {
             switch configuration.database {
             case .sqlite(let path):
-                return .sqlite(try SQLiteStore(path: path, logger: logger))
+                let master: MasterKey
+                if let configured = configuration.encryptionKey {
+                    master = configured
+                } else {
+                    master = try MasterKey.forSQLite(databasePath: path, logger: logger)
+                }
+                return OpenedStore(.sqlite(try SQLiteStore(path: path, cipher: FieldCipher(master: master), logger: logger)))
             case .postgres(let url):
                 let postgres = try PostgresConfiguration(url: url)
+                guard let master = configuration.encryptionKey else {
+                    // Checked by Configuration; kept here so no path opens PostgreSQL without a key.
+                    throw StoreError(.unavailable, "DB_ENCRYPTION_KEY is required with PostgreSQL")
+                }
                 logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
-                return .postgres(PostgresStore(configuration: postgres, logger: logger))
+                return OpenedStore(.postgres(PostgresStore(configuration: postgres, cipher: FieldCipher(master: master), logger: logger)))
             }
         } catch {
             logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])
-            throw ExitCode(error.code == .incompatibleSchema ? 78 : 1)
+            throw ExitCode(error.code == .incompatibleSchema || error.code == .wrongKey ? 78 : 1)
         }
     }
 }

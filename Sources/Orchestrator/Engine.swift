@@ -11,6 +11,7 @@ package struct Engine: Sendable {
     private let store: any Store
     private let strategy: Strategy
     private let delivery: Delivery
+    private let sendLoop: SendLoop
     private let events: any EngineEventSink
     private let now: @Sendable () -> Date
     private let logger: Logger
@@ -19,6 +20,7 @@ package struct Engine: Sendable {
         store: any Store,
         strategy: Strategy,
         delivery: Delivery,
+        sendLoop: SendLoop,
         events: any EngineEventSink,
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
@@ -26,31 +28,55 @@ package struct Engine: Sendable {
         self.store = store
         self.strategy = strategy
         self.delivery = delivery
+        self.sendLoop = sendLoop
         self.events = events
         self.now = now
         self.logger = logger
     }
 
-    /// Decides, stores and sends a communication; returns the record once the first outcome is known.
-    package func communicate(_ request: CommunicationRequest) async throws(EngineError) -> Communication {
+    /// Decides, stores and sends (or schedules) a communication.
+    ///
+    /// The communication is durable before anything is sent or answered. Due now, it is stored
+    /// already leased to this process, so no other sidecar claims it while it is being sent here:
+    /// with `wait`, inline, answering with the first outcome; without, by the send loop, answering
+    /// at once. Due later, it is stored unleased and the work queue sends it on time.
+    package func communicate(
+        _ request: CommunicationRequest, sendAt requested: Date? = nil, wait: Bool = true
+    ) async throws(EngineError) -> Communication {
         let preferences = try await preferences(for: request.clientID)
         let createdAt = now()
         let decision: Decision
         do {
-            decision = try strategy.decide(request, preferences: preferences, now: createdAt)
+            decision = try strategy.decide(request, preferences: preferences, now: createdAt, requestedSendAt: requested)
         } catch {
             throw .noDeliverableChannel(error)
         }
+        let dueNow = decision.sendAt <= createdAt
         let communication = Communication(
-            id: UUID(), request: request, decision: decision, status: .queued, createdAt: createdAt
+            id: UUID(), request: request, decision: decision, status: dueNow ? .queued : .scheduled, createdAt: createdAt
         )
-        try await storing { () throws(StoreError) in try await store.insert(communication) }
+        let lease = dueNow ? delivery.leasing.lease(from: createdAt) : nil
+        try await storing { () throws(StoreError) in try await store.insert(communication, leasedTo: lease) }
         await events.publish(.status(StatusChange(
             communicationID: communication.id, planID: request.planID, clientID: request.clientID,
-            status: .queued, previousStatus: nil, at: createdAt
+            status: communication.status, previousStatus: nil, at: createdAt
         )))
-        try await storing { () throws(StoreError) in try await delivery.deliver(communication) }
-        return try await self.communication(id: communication.id)
+        guard let lease else { return communication }
+        guard wait else {
+            sendLoop.handOver(communication, lease: lease)
+            return communication
+        }
+        do {
+            return try await delivery.deliver(communication, lease: lease)
+        } catch {
+            // Stored and acknowledged already: the request has not failed. The lease runs out and the
+            // work queue (here or in another sidecar) finishes the send once the database is back.
+            logger.error(
+                "cannot record the send; the work queue will finish it",
+                metadata: ["communication.id": "\(communication.id.uuidString.lowercased())", "error": "\(error.description)"]
+            )
+            return communication
+        }
     }
 
     package func communication(id: UUID) async throws(EngineError) -> Communication {

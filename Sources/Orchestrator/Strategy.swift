@@ -19,7 +19,8 @@ package struct Strategy: Sendable {
     package func decide(
         _ request: CommunicationRequest,
         preferences: ClientPreferences,
-        now: Date
+        now: Date,
+        requestedSendAt: Date? = nil
     ) throws(NoDeliverableChannel) -> Decision {
         var reasons: [String] = []
         var order = policy.channelOrder[request.urgency] ?? Channel.allCases
@@ -60,7 +61,16 @@ package struct Strategy: Sendable {
 
         let priority = min(10, (policy.basePriority[request.urgency] ?? 5) + (policy.priorityBoost[request.messageType] ?? 0))
         reasons.append("channels in order: \(Self.list(channels)); priority \(priority)")
-        return Decision(channels: channels, sendAt: now, priority: priority, reasons: reasons)
+        var sendAt = now
+        if let requestedSendAt {
+            if requestedSendAt > now {
+                sendAt = requestedSendAt
+                reasons.append("request asks to send at \(WireJSON.format(requestedSendAt))")
+            } else {
+                reasons.append("requested send time has passed; sending now")
+            }
+        }
+        return Decision(channels: channels, sendAt: sendAt, priority: priority, reasons: reasons)
     }
 
     private static func list(_ channels: [Channel]) -> String {

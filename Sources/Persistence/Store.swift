@@ -1,17 +1,23 @@
 package import CRMModel
 package import Foundation
 
-/// Where communications, their attempts and timelines, and client preferences are kept.
+/// Where communications, their attempts and timelines, client preferences and contacts, and the due
+/// work of the send loop are kept.
 ///
 /// Requirements on every backend (the conformance suite in `PersistenceTests` holds each to them):
 /// - A method returns only once what it wrote is durable: a caller acknowledges on that basis.
 /// - Status changes go only forward (`CommunicationStatus.canMove(to:)`); a change that would go
 ///   backwards or repeat is ignored and reported as `nil`, so late and duplicate receipts are harmless.
 /// - An attempt and the status change it causes are written in one transaction.
+/// - Contact details and message content are stored sealed under the client's data key
+///   (`FieldCipher`); without that key they read back empty, never as an error.
+/// - A communication is due work from its `decision.sendAt` until it is sent or ends; due work is
+///   handed to one lease holder at a time.
 /// - Errors are `StoreError`s that say which part failed and never carry personal data.
 package protocol Store: Sendable {
-    /// Writes a new communication with its first timeline event.
-    func insert(_ communication: Communication) async throws(StoreError)
+    /// Writes a new communication with its first timeline event and the client's contacts; with a
+    /// lease, the caller holds its work from the start (it is about to send it itself).
+    func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError)
 
     func communication(id: UUID) async throws(StoreError) -> Communication?
 
@@ -34,6 +40,23 @@ package protocol Store: Sendable {
         detail: String?,
         at: Date
     ) async throws(StoreError) -> StatusChange?
+
+    /// Up to `limit` communications due by `now` whose work nobody holds (or whose lease ran out),
+    /// highest priority first, now held by `lease`. Two callers never get the same communication.
+    func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication]
+
+    /// Extends `lease` on `id`; `false` when the caller no longer holds it (it ran out and another
+    /// sidecar claimed the work), so the caller must stop sending.
+    func renew(_ id: UUID, lease: Lease) async throws(StoreError) -> Bool
+
+    /// Gives held work back unfinished, due at once, for another claim (at shutdown).
+    func release(_ id: UUID, owner: String) async throws(StoreError)
+
+    /// Clients known to have used `address` (an email address or E.164 number), by its blind index.
+    func clients(withAddress address: String) async throws(StoreError) -> [UUID]
+
+    /// Destroys the client's data key: everything sealed under it becomes unreadable for good.
+    func shred(clientID: UUID) async throws(StoreError)
 
     func preferences(for clientID: UUID) async throws(StoreError) -> ClientPreferences?
 

@@ -5,6 +5,7 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
             case unavailable
             case incompatibleSchema
             case corruptRecord
+            case wrongKey
         }
 
         private let base: Base
@@ -15,12 +16,15 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         package static let incompatibleSchema = Code(base: .incompatibleSchema)
         /// A stored row could not be read back.
         package static let corruptRecord = Code(base: .corruptRecord)
+        /// The database was written under another DB_ENCRYPTION_KEY.
+        package static let wrongKey = Code(base: .wrongKey)
 
         package var description: String {
             switch base {
             case .unavailable: "unavailable"
             case .incompatibleSchema: "incompatible_schema"
             case .corruptRecord: "corrupt_record"
+            case .wrongKey: "wrong_key"
             }
         }
     }

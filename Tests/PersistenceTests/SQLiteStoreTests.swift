@@ -1,3 +1,4 @@
+import CRMModel
 import Foundation
 import GRDB
 import Logging
@@ -10,11 +11,11 @@ struct SQLiteStoreTests {
     @Test("a database written by a newer sidecar is refused with a clear message")
     func newerSchemaIsRefused() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
-        _ = try SQLiteStore(path: path, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')") }
         #expect {
-            try SQLiteStore(path: path, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         } throws: { error in
             guard let error = error as? StoreError else { return false }
             return error.code == .incompatibleSchema && error.message.contains("newer crm-sidecar")
@@ -24,18 +25,73 @@ struct SQLiteStoreTests {
     @Test("opening twice applies nothing twice")
     func reopening() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
-        _ = try SQLiteStore(path: path, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        _ = try SQLiteStore(path: path, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let applied = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["0001_communications"])
+        #expect(applied == ["0001_communications", "0002_encryption_contacts_queue"])
     }
 
     @Test("an unreachable path is a storage error that names the path")
     func unreachable() {
         #expect {
-            try SQLiteStore(path: "/nonexistent-folder/crm.sqlite", logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            try SQLiteStore(path: "/nonexistent-folder/crm.sqlite", cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         } throws: { error in
             (error as? StoreError)?.message.contains("/nonexistent-folder/crm.sqlite") == true
         }
+    }
+
+    @Test("a database from before encryption has its plaintext sealed and its unsent work queued")
+    func sealingOnUpgrade() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let old = try DatabaseQueue(path: path)
+        try SQLiteMigrations.migrator(cipher: StoreBackend.cipher).migrate(old, upTo: "0001_communications")
+        let id = UUID().uuidString.lowercased()
+        let client = UUID().uuidString.lowercased()
+        try await old.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO communications VALUES (?, ?, ?, 'welcome', 'high', 'queued', NULL, 7,
+                      '{"channels":["email"],"priority":7,"reasons":[],"send_at":"2026-11-25T00:00:00.000Z"}',
+                      '{"email":"priya@example.com"}', '{"client_name":"Priya Sharma"}', NULL, NULL, 1764028800000, 1764028800000)
+                    """,
+                arguments: [id, UUID().uuidString.lowercased(), client]
+            )
+        }
+        try old.close()
+
+        let store = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let read = try #require(try await store.communication(id: UUID(uuidString: id)!))
+        #expect(read.recipient.email?.value == "priya@example.com" && read.context["client_name"] == .string("Priya Sharma"))
+        let raw = try await DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT recipient, context FROM communications").flatMap { [$0["recipient"] as Data, $0["context"] as Data] }
+        }
+        #expect(!raw.contains { String(decoding: $0, as: UTF8.self).contains("priya") || String(decoding: $0, as: UTF8.self).contains("Priya") })
+        let due = try await store.claimDue(by: Date(), for: Lease(owner: "t", expiresAt: Date().addingTimeInterval(30)), limit: 5)
+        #expect(due.map(\.id.uuidString).map { $0.lowercased() } == [id])
+        #expect(try await store.clients(withAddress: "priya@example.com") == [UUID(uuidString: client)!])
+    }
+
+    @Test("a database is refused under a key other than the one it was written with")
+    func wrongKey() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: quiet)
+        let other = FieldCipher(master: try MasterKey(secret: String(repeating: "another passphrase ", count: 2)))
+        #expect {
+            try SQLiteStore(path: path, cipher: other, logger: quiet)
+        } throws: { error in
+            (error as? StoreError)?.code == .wrongKey
+        }
+        _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: quiet)
+    }
+
+    @Test("a generated key file is private and reused")
+    func generatedKey() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let first = try MasterKey.forSQLite(databasePath: path, logger: quiet)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path + ".key")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(try MasterKey.forSQLite(databasePath: path, logger: quiet).check == first.check)
     }
 }

@@ -23,16 +23,19 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    /// A fixed master key, as DB_ENCRYPTION_KEY would give.
+    static let cipher = FieldCipher(master: try! MasterKey(secret: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="))
+
     /// Runs `body` with a fresh store, and stops whatever the store runs afterwards.
     func withStore<T: Sendable>(_ body: @Sendable (any Store) async throws -> T) async throws -> T {
         switch self {
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            return try await body(try SQLiteStore(path: folder.appendingPathComponent("crm.sqlite").path, logger: Self.quiet))
+            return try await body(try SQLiteStore(path: folder.appendingPathComponent("crm.sqlite").path, cipher: Self.cipher, logger: Self.quiet))
         case .postgres:
             let url = try await Self.freshDatabase()
-            let store = PostgresStore(configuration: try PostgresConfiguration(url: url), logger: Self.quiet)
+            let store = PostgresStore(configuration: try PostgresConfiguration(url: url), cipher: Self.cipher, logger: Self.quiet)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await store.run() }
                 defer { group.cancelAll() }

@@ -8,15 +8,18 @@ import Testing
 struct StoreConformanceTests {
     static let start = Date(timeIntervalSince1970: 1_764_052_331.123)
 
-    func communication(plan: UUID = UUID(), client: UUID = UUID(), at offset: TimeInterval = 0) throws -> Communication {
+    func communication(
+        plan: UUID = UUID(), client: UUID = UUID(), at offset: TimeInterval = 0, sendAt: Date = start, priority: Int = 7
+    ) throws -> Communication {
         let request = CommunicationRequest(
             planID: plan, clientID: client, messageType: .budgetSummary, urgency: .high,
             recipient: Recipient(email: try EmailAddress(validating: "priya@example.com"), phone: try PhoneNumber(validating: "+919876543210")),
             context: ["client_name": .string("Priya"), "guest_count": .int(150), "budget_strategies": .array([.object(["name": .string("Lean")])])],
             preferredChannel: .email
         )
-        let decision = Decision(channels: [.email, .sms], sendAt: Self.start, priority: 7, reasons: ["because"])
-        return Communication(id: UUID(), request: request, decision: decision, status: .queued, createdAt: Self.start.addingTimeInterval(offset))
+        let decision = Decision(channels: [.email, .sms], sendAt: sendAt, priority: priority, reasons: ["because"])
+        let status: CommunicationStatus = sendAt > Self.start ? .scheduled : .queued
+        return Communication(id: UUID(), request: request, decision: decision, status: status, createdAt: Self.start.addingTimeInterval(offset))
     }
 
     func wire(_ value: some Encodable) throws -> String {
@@ -27,7 +30,7 @@ struct StoreConformanceTests {
     func roundTrip(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let written = try communication()
-            try await store.insert(written)
+            try await store.insert(written, leasedTo: nil)
             let read = try #require(try await store.communication(id: written.id))
             // Stores keep times to the millisecond, as the wire does: compare in wire form.
             #expect(try wire(read) == wire(written))
@@ -39,7 +42,7 @@ struct StoreConformanceTests {
     func attempts(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let written = try communication()
-            try await store.insert(written)
+            try await store.insert(written, leasedTo: nil)
             let failed = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: Self.start, latencyMilliseconds: 3, outcome: .failed,
                                  errorCategory: "transient", error: "timeout")
             #expect(try await store.record(failed, for: written.id, movingTo: nil) == nil)
@@ -58,7 +61,7 @@ struct StoreConformanceTests {
     func forwardOnly(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let written = try communication()
-            try await store.insert(written)
+            try await store.insert(written, leasedTo: nil)
             let later = Self.start.addingTimeInterval(1)
             #expect(try await store.move(written.id, to: .delivered, channel: .email, detail: nil, at: later)?.previousStatus == .queued)
             #expect(try await store.move(written.id, to: .sent, channel: .email, detail: nil, at: later) == nil)
@@ -80,10 +83,10 @@ struct StoreConformanceTests {
             for index in 0..<7 {
                 // Two share a creation time, so the id breaks the tie.
                 let item = try communication(plan: plan, client: client, at: TimeInterval(index / 2 * 2))
-                try await store.insert(item)
+                try await store.insert(item, leasedTo: nil)
                 written.append(item)
             }
-            try await store.insert(try communication())
+            try await store.insert(try communication(), leasedTo: nil)
             var seen: [UUID] = []
             var query = CommunicationQuery(planID: plan, limit: 3)
             while true {
@@ -122,5 +125,121 @@ struct StoreConformanceTests {
     @Test("ping answers while the database does", arguments: StoreBackend.available)
     func ping(_ backend: StoreBackend) async throws {
         try await backend.withStore { try await $0.ping() }
+    }
+
+    // MARK: - Encryption at rest
+
+    @Test("a shredded client's communications read back without their personal data", arguments: StoreBackend.available)
+    func shredding(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let client = UUID()
+            let forgotten = try communication(client: client)
+            let kept = try communication()
+            try await store.insert(forgotten, leasedTo: nil)
+            try await store.insert(kept, leasedTo: nil)
+            try await store.shred(clientID: client)
+            let read = try #require(try await store.communication(id: forgotten.id))
+            #expect(read.recipient == Recipient() && read.context.isEmpty)
+            #expect(read.messageType == forgotten.messageType && read.status == forgotten.status)
+            #expect(try wire(read.decision) == wire(forgotten.decision))
+            #expect(try await store.communication(id: kept.id)?.recipient == kept.recipient)
+            // A new communication for the client gets a new key and reads back whole.
+            let again = try communication(client: client)
+            try await store.insert(again, leasedTo: nil)
+            #expect(try await store.communication(id: again.id)?.context == again.context)
+        }
+    }
+
+    @Test("clients are found by a blind index of their addresses", arguments: StoreBackend.available)
+    func contacts(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let client = UUID()
+            try await store.insert(try communication(client: client), leasedTo: nil)
+            try await store.insert(try communication(client: client), leasedTo: nil)
+            #expect(try await store.clients(withAddress: "Priya@Example.com").contains(client))
+            #expect(try await store.clients(withAddress: "+919876543210").contains(client))
+            #expect(try await store.clients(withAddress: "+919876543211").isEmpty)
+            try await store.shred(clientID: client)
+            #expect(try await store.clients(withAddress: "priya@example.com").contains(client) == false)
+        }
+    }
+
+    // MARK: - Work queue
+
+    static func lease(_ owner: String, for seconds: TimeInterval = 30, from now: Date = start) -> Lease {
+        Lease(owner: owner, expiresAt: now.addingTimeInterval(seconds))
+    }
+
+    @Test("due work goes to one lease holder, highest priority first, and back when the lease runs out", arguments: StoreBackend.available)
+    func claiming(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let low = try communication(priority: 3)
+            let high = try communication(priority: 9)
+            let later = try communication(sendAt: Self.start.addingTimeInterval(3600))
+            let held = try communication()
+            for item in [low, high, later] { try await store.insert(item, leasedTo: nil) }
+            try await store.insert(held, leasedTo: Self.lease("c"))
+
+            let first = try await store.claimDue(by: Self.start, for: Self.lease("a"), limit: 1)
+            #expect(first.map(\.id) == [high.id])
+            #expect(first.first?.recipient == high.recipient)
+            #expect(try await store.claimDue(by: Self.start, for: Self.lease("b"), limit: 10).map(\.id) == [low.id])
+            #expect(try await store.claimDue(by: Self.start, for: Self.lease("b"), limit: 10).isEmpty)
+
+            // a's lease runs out; its work is due again for whoever claims next.
+            let afterLease = Self.start.addingTimeInterval(31)
+            let reclaimed = try await store.claimDue(by: afterLease, for: Self.lease("b", from: afterLease), limit: 10)
+            #expect(Set(reclaimed.map(\.id)) == [high.id, low.id, held.id])
+            #expect(try await store.renew(high.id, lease: Self.lease("a", for: 60)) == false)
+            #expect(try await store.renew(high.id, lease: Self.lease("b", for: 60)))
+
+            // Scheduled work is due at its time.
+            let atTime = Self.start.addingTimeInterval(3600)
+            #expect(try await store.claimDue(by: atTime, for: Self.lease("c", from: atTime), limit: 10).map(\.id).contains(later.id))
+        }
+    }
+
+    @Test("sent or ended work leaves the queue; released work is due again", arguments: StoreBackend.available)
+    func finishing(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let sent = try communication()
+            let failed = try communication()
+            let released = try communication()
+            for item in [sent, failed, released] { try await store.insert(item, leasedTo: Self.lease("a")) }
+            let attempt = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: Self.start, latencyMilliseconds: 1, outcome: .sent)
+            _ = try await store.record(attempt, for: sent.id, movingTo: .sent)
+            _ = try await store.move(failed.id, to: .failed, channel: nil, detail: "every channel failed", at: Self.start)
+            try await store.release(released.id, owner: "a")
+            #expect(try await store.renew(sent.id, lease: Self.lease("a")) == false)
+            let farLater = Self.start.addingTimeInterval(86_400)
+            #expect(try await store.claimDue(by: farLater, for: Self.lease("b", from: farLater), limit: 10).map(\.id) == [released.id])
+        }
+    }
+
+    @Test("claimers racing for the same work never get the same communication", arguments: StoreBackend.available)
+    func racingClaims(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            var written: Set<UUID> = []
+            for _ in 0..<60 {
+                let item = try communication()
+                try await store.insert(item, leasedTo: nil)
+                written.insert(item.id)
+            }
+            let claims = try await withThrowingTaskGroup(of: [UUID].self) { group in
+                for claimer in 0..<4 {
+                    group.addTask {
+                        var mine: [UUID] = []
+                        while true {
+                            let batch = try await store.claimDue(by: Self.start, for: Self.lease("claimer-\(claimer)"), limit: 4)
+                            if batch.isEmpty { return mine }
+                            mine += batch.map(\.id)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [UUID]()) { $0 += $1 }
+            }
+            #expect(claims.count == written.count)
+            #expect(Set(claims) == written)
+        }
     }
 }

@@ -11,6 +11,9 @@ from sidecar import BINARY, Sidecar  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgres"] if postgres.SERVER_URL else [])
 
+# What `openssl rand -base64 32` prints; fixed, so sidecars of one test share their data.
+ENCRYPTION_KEY = "q7m3Xk0dV9b2Lr8pT1yW4zC6nF5hJ0sA2eG9uK3iR8o="
+
 
 def pytest_configure(config):
     if not pathlib.Path(BINARY).exists():
@@ -28,7 +31,7 @@ def database_env(request):
     default), or a new database on the test PostgreSQL server."""
     if request.param == "sqlite":
         return {}
-    return {"DATABASE_URL": postgres.fresh_database()}
+    return {"DATABASE_URL": postgres.fresh_database(), "DB_ENCRYPTION_KEY": ENCRYPTION_KEY}
 
 
 @pytest.fixture
@@ -43,6 +46,8 @@ def start(workdir, database_env):
 
     yield start
     for process in started:
+        if process.killed:
+            continue
         code = process.stop()
         assert not process.violations, process.violations
         assert code == 0, process.stderr()

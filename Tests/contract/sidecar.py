@@ -16,11 +16,17 @@ TIMEOUT = 20
 
 
 class Sidecar:
+    _started = itertools.count(1)
+
     def __init__(self, workdir, env=None, stdin=subprocess.PIPE):
         self.workdir = pathlib.Path(workdir)
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TWILIO_", "WHATSAPP_", "DATABASE_"))}
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TWILIO_", "WHATSAPP_", "DATABASE_", "DB_"))
+        }
         environment.update(env or {})
-        self.stderr_path = self.workdir / "stderr.jsonl"
+        self.killed = False
+        # One log per process, so sidecars sharing a folder (and a store) keep theirs apart.
+        self.stderr_path = self.workdir / f"stderr-{next(self._started)}.jsonl"
         self._stderr = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(
             [BINARY], cwd=self.workdir, env=environment, stdin=stdin, stdout=subprocess.PIPE, stderr=self._stderr
@@ -133,6 +139,12 @@ class Sidecar:
 
     def close_stdin(self):
         self.process.stdin.close()
+
+    def kill(self):
+        """SIGKILL: no chance to finish anything, as in a crash."""
+        self.killed = True
+        self.process.kill()
+        self.wait()
 
     def terminate(self):
         self.process.send_signal(signal.SIGTERM)

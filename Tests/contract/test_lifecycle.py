@@ -96,12 +96,15 @@ def test_no_stdin_at_all_exits_cleanly(workdir):
 
 def test_a_bad_setting_stops_start_up_with_the_variable_named(workdir):
     for env, variable in [({"MAX_IN_FLIGHT": "lots"}, "MAX_IN_FLIGHT"), ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
-                          ({"LOG_LEVEL": "loud"}, "LOG_LEVEL")]:
+                          ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"), ({"DB_ENCRYPTION_KEY": "short"}, "DB_ENCRYPTION_KEY"),
+                          ({"DATABASE_URL": "postgres://crm@127.0.0.1:1/x"}, "DB_ENCRYPTION_KEY"),
+                          ({"WORK_LEASE_SECONDS": "1"}, "WORK_LEASE_SECONDS")]:
         done = subprocess.run([BINARY], cwd=workdir, input=b"", capture_output=True, timeout=30, env=env)
         assert done.returncode == 78, done.stderr
         assert done.stdout == b""
         record = json.loads(done.stderr.decode().splitlines()[-1])
         assert record["level"] == "critical" and variable in record["msg"]
+        assert b"short" not in done.stderr  # a key is never echoed back
 
 
 def test_a_dot_env_file_is_read_and_the_environment_wins(start, workdir, ids):

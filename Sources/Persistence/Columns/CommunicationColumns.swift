@@ -4,7 +4,8 @@ import Foundation
 /// A communication as the values of its `communications` row, the same on every backend.
 ///
 /// Backends only move these values in and out of their own row types; what a value means, and how a
-/// communication is rebuilt from them, is decided here once.
+/// communication is rebuilt from them, is decided here once. `recipient` and `context` hold personal
+/// data and are sealed under the client's key (`ClientKey`); everything else is plain, for queries.
 struct CommunicationColumns: Sendable {
     var id: String
     var planID: String
@@ -15,17 +16,20 @@ struct CommunicationColumns: Sendable {
     var channelUsed: String?
     var priority: Int
     var decision: String
-    var recipient: String
-    var context: String
+    var recipient: Data
+    var context: Data
     var preferredChannel: String?
     var idempotencyKey: String?
     var createdAt: Int64
     var updatedAt: Int64
+    /// When the send loop should next work on it (`next_attempt_at`); written, never read back into
+    /// the model.
+    var dueAt: Int64?
 
     init(
         id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
-        channelUsed: String?, priority: Int, decision: String, recipient: String, context: String,
-        preferredChannel: String?, idempotencyKey: String?, createdAt: Int64, updatedAt: Int64
+        channelUsed: String?, priority: Int, decision: String, recipient: Data, context: Data,
+        preferredChannel: String?, idempotencyKey: String?, createdAt: Int64, updatedAt: Int64, dueAt: Int64? = nil
     ) {
         self.id = id
         self.planID = planID
@@ -42,14 +46,18 @@ struct CommunicationColumns: Sendable {
         self.idempotencyKey = idempotencyKey
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.dueAt = dueAt
     }
 
-    init(_ communication: Communication, encoder: JSONEncoder) throws(StoreError) {
+    init(_ communication: Communication, encoder: JSONEncoder, key: ClientKey) throws(StoreError) {
         let id = communication.id.key
-        func json(_ value: some Encodable) throws(StoreError) -> String {
-            do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
+        func data(_ value: some Encodable) throws(StoreError) -> Data {
+            do { return try encoder.encode(value) } catch {
                 throw StoreError(.corruptRecord, "cannot encode communication \(id)")
             }
+        }
+        func json(_ value: some Encodable) throws(StoreError) -> String {
+            String(decoding: try data(value), as: UTF8.self)
         }
         self.init(
             id: id,
@@ -61,35 +69,42 @@ struct CommunicationColumns: Sendable {
             channelUsed: communication.channelUsed?.rawValue,
             priority: communication.decision.priority,
             decision: try json(communication.decision),
-            recipient: try json(communication.recipient),
-            context: try json(communication.context),
+            recipient: try key.seal(try data(communication.recipient), "communications.recipient", row: id),
+            context: try key.seal(try data(communication.context), "communications.context", row: id),
             preferredChannel: communication.preferredChannel?.rawValue,
             idempotencyKey: communication.idempotencyKey,
             createdAt: communication.createdAt.millisecondsSince1970,
-            updatedAt: communication.updatedAt.millisecondsSince1970
+            updatedAt: communication.updatedAt.millisecondsSince1970,
+            dueAt: communication.status.awaitsSending ? communication.decision.sendAt.millisecondsSince1970 : nil
         )
     }
 
     /// The communication, without its attempts and events (they live in their own tables).
-    func communication(decoder: JSONDecoder) throws(StoreError) -> Communication {
+    ///
+    /// Without the client's key (it was shredded) the personal fields read back empty.
+    func communication(decoder: JSONDecoder, key: ClientKey?) throws(StoreError) -> Communication {
         let summary = try summary()
-        func json<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws(StoreError) -> T {
-            do { return try decoder.decode(type, from: Data(text.utf8)) } catch {
+        func json<T: Decodable>(_ type: T.Type, _ data: Data, _ column: String) throws(StoreError) -> T {
+            do { return try decoder.decode(type, from: data) } catch {
                 throw StoreError(.corruptRecord, "communication \(id) has an unreadable \(column)")
             }
+        }
+        func sealed<T: Decodable>(_ type: T.Type, _ data: Data, _ column: String, erased: T) throws(StoreError) -> T {
+            guard let key else { return erased }
+            return try json(type, try key.open(data, "communications.\(column)", row: id), column)
         }
         let request = CommunicationRequest(
             planID: summary.planID,
             clientID: summary.clientID,
             messageType: summary.messageType,
             urgency: summary.urgency,
-            recipient: try json(Recipient.self, recipient, "recipient"),
-            context: try json([String: JSONValue].self, context, "context"),
+            recipient: try sealed(Recipient.self, recipient, "recipient", erased: Recipient()),
+            context: try sealed([String: JSONValue].self, context, "context", erased: [:]),
             preferredChannel: preferredChannel.flatMap(Channel.init(rawValue:)),
             idempotencyKey: idempotencyKey
         )
         var communication = Communication(
-            id: summary.id, request: request, decision: try json(Decision.self, decision, "decision"),
+            id: summary.id, request: request, decision: try json(Decision.self, Data(decision.utf8), "decision"),
             status: summary.status, createdAt: summary.createdAt
         )
         communication.channelUsed = summary.channelUsed

@@ -30,6 +30,12 @@ struct PreferencesColumns: Sendable {
         self.updatedAt = updatedAt
     }
 
+    /// What the audit log keeps of a save: the consent flags, which CAN-SPAM and the GDPR ask us to
+    /// be able to show the history of.
+    var auditDetail: String {
+        "opt_out_email=\(optOutEmail) opt_out_sms=\(optOutSMS) opt_out_whatsapp=\(optOutWhatsApp)"
+    }
+
     init(_ preferences: ClientPreferences, encoder: JSONEncoder) throws(StoreError) {
         let channels: Data
         do { channels = try encoder.encode(preferences.preferredChannels) } catch {

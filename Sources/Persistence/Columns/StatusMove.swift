@@ -7,6 +7,8 @@ struct StatusMove {
     /// `channel_used` after the move.
     var channelUsed: String?
     var change: StatusChange
+    /// Whether the communication leaves the work queue (it has been sent, or it ended).
+    var endsWork: Bool { !change.status.awaitsSending }
 
     /// nil when the move would not go forward (a late, repeated or backward receipt).
     static func plan(

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+package import Foundation
 
 /// Encryption at rest, the same bytes on every backend (envelope encryption).
 ///
@@ -17,26 +17,28 @@ package struct FieldCipher: Sendable {
     }
 
     /// A new data key for `clientID`, and its wrapped form to store.
-    func newDataKey(for clientID: String) throws(StoreError) -> (key: SymmetricKey, wrapped: [UInt8]) {
+    func newDataKey(for clientID: String) throws(StoreError) -> (key: SymmetricKey, wrapped: Data) {
         let key = SymmetricKey(size: .bits256)
         let wrapped = try seal(key.withUnsafeBytes { Data($0) }, with: master.wrapping, context: "client_keys:\(clientID)")
         return (key, wrapped)
     }
 
-    func unwrap(_ wrapped: [UInt8], for clientID: String) throws(StoreError) -> SymmetricKey {
+    func unwrap(_ wrapped: Data, for clientID: String) throws(StoreError) -> SymmetricKey {
         SymmetricKey(data: try open(wrapped, with: master.wrapping, context: "client_keys:\(clientID)"))
     }
 
-    func seal(_ plaintext: Data, with key: SymmetricKey, context: String) throws(StoreError) -> [UInt8] {
+    func seal(_ plaintext: Data, with key: SymmetricKey, context: String) throws(StoreError) -> Data {
         do {
             let box = try AES.GCM.seal(plaintext, using: key, authenticating: Data(context.utf8))
-            return [Self.version] + Array(box.combined!)
+            // `combined` is nil only for nonces of a size other than 12 bytes, which `seal` never makes.
+            guard let combined = box.combined else { throw StoreError(.corruptRecord, "cannot encrypt \(context)") }
+            return Data([Self.version]) + combined
         } catch {
             throw StoreError(.corruptRecord, "cannot encrypt \(context)")
         }
     }
 
-    func open(_ sealed: [UInt8], with key: SymmetricKey, context: String) throws(StoreError) -> Data {
+    func open(_ sealed: Data, with key: SymmetricKey, context: String) throws(StoreError) -> Data {
         guard sealed.first == Self.version, sealed.count >= 1 + 12 + 16 else {
             throw StoreError(.corruptRecord, "\(context) is not in a format this version can read")
         }
@@ -48,10 +50,23 @@ package struct FieldCipher: Sendable {
         }
     }
 
+    /// What the database records of the master key, to recognise it (`MasterKey.check`).
+    var keyCheck: Data { master.check }
+
+    /// Whether the database's record of the master key (nil: none yet) is this key's.
+    func verify(storedCheck: Data?) throws(StoreError) {
+        if let storedCheck, storedCheck != master.check {
+            throw StoreError(
+                .wrongKey,
+                "DB_ENCRYPTION_KEY is not the key this database was written with; use that key (for SQLite, the <database>.key file beside it)"
+            )
+        }
+    }
+
     /// A keyed hash of an address, for finding a client by email or phone without storing either in
-    /// the clear. Normalised first, so case does not matter for email.
-    package func blindIndex(_ address: String) -> [UInt8] {
+    /// the clear. Email addresses are compared without regard to case.
+    package func blindIndex(_ address: String) -> Data {
         let normalized = address.contains("@") ? address.lowercased() : address
-        return Array(HMAC<SHA256>.authenticationCode(for: Data(normalized.utf8), using: master.blindIndex))
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(normalized.utf8), using: master.blindIndex))
     }
 }

@@ -1,9 +1,11 @@
+import Foundation
 import Logging
 import PostgresNIO
 
 /// The PostgreSQL schema, as named migrations that are only ever appended to. The same tables and
 /// meanings as the SQLite schema; each statement separate, because the extended query protocol runs
-/// one statement a query.
+/// one statement a query. (PostgreSQL support arrived after SQLite's 0002, so its 0001 already has
+/// the sealed columns and the work queue.)
 enum PostgresMigrations {
     static let all: [(name: String, statements: [PostgresQuery])] = [
         ("0001_communications", [
@@ -18,17 +20,21 @@ enum PostgresMigrations {
               channel_used text,
               priority integer NOT NULL,
               decision text NOT NULL,
-              recipient text NOT NULL,
-              context text NOT NULL,
+              recipient bytea NOT NULL,
+              context bytea NOT NULL,
               preferred_channel text,
               idempotency_key text,
               created_at bigint NOT NULL,
-              updated_at bigint NOT NULL
+              updated_at bigint NOT NULL,
+              next_attempt_at bigint,
+              lease_owner text,
+              lease_expires_at bigint
             )
             """,
             "CREATE INDEX communications_by_plan ON communications (plan_id, created_at DESC, id DESC)",
             "CREATE INDEX communications_by_client ON communications (client_id, created_at DESC, id DESC)",
             "CREATE INDEX communications_by_time ON communications (created_at DESC, id DESC)",
+            "CREATE INDEX communications_due ON communications (next_attempt_at) WHERE next_attempt_at IS NOT NULL",
             """
             CREATE TABLE attempts (
               communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
@@ -70,6 +76,38 @@ enum PostgresMigrations {
               updated_at bigint NOT NULL
             )
             """,
+            "CREATE TABLE client_keys (client_id text PRIMARY KEY, wrapped_key bytea NOT NULL, created_at bigint NOT NULL)",
+            """
+            CREATE TABLE client_contacts (
+              client_id text NOT NULL,
+              channel text NOT NULL,
+              address_index bytea NOT NULL,
+              address bytea NOT NULL,
+              updated_at bigint NOT NULL,
+              PRIMARY KEY (client_id, channel, address_index)
+            )
+            """,
+            "CREATE INDEX client_contacts_by_address ON client_contacts (address_index)",
+            """
+            CREATE TABLE idempotency_keys (
+              key text PRIMARY KEY,
+              request_hash bytea NOT NULL,
+              communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+              created_at bigint NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE audit_log (
+              seq bigserial PRIMARY KEY,
+              at bigint NOT NULL,
+              action text NOT NULL,
+              client_id text,
+              communication_id text,
+              detail text
+            )
+            """,
+            "CREATE INDEX audit_log_by_client ON audit_log (client_id, at)",
+            "CREATE TABLE encryption (id integer PRIMARY KEY CHECK (id = 1), key_check bytea NOT NULL)",
         ])
     ]
 
@@ -77,11 +115,16 @@ enum PostgresMigrations {
     /// once do not both apply the same migration.
     private static let lockKey: Int64 = 0x63726d5f6d6967
 
-    static func apply(on client: PostgresClient, logger: Logger) async throws {
-        try await client.query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (identifier text PRIMARY KEY, applied_at bigint NOT NULL)",
-            logger: logger
-        )
+    static func apply(on client: PostgresClient, cipher: FieldCipher, logger: Logger) async throws {
+        // Under the lock too: two sidecars starting together would otherwise race even on
+        // CREATE TABLE IF NOT EXISTS (it is not atomic in PostgreSQL).
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (identifier text PRIMARY KEY, applied_at bigint NOT NULL)",
+                logger: logger
+            )
+        }
         let known = Set(all.map(\.name))
         for migration in all {
             try await client.withTransaction(logger: logger) { connection in
@@ -105,7 +148,10 @@ enum PostgresMigrations {
                 logger.info("applied database migration", metadata: ["db.migration": "\(migration.name)"])
             }
         }
+        // The first sidecar records its key; every later one must have the same.
+        let check = cipher.keyCheck
+        try await client.query("INSERT INTO encryption (id, key_check) VALUES (1, \(check)) ON CONFLICT (id) DO NOTHING", logger: logger)
+        let stored = try await client.query("SELECT key_check FROM encryption WHERE id = 1", logger: logger).collect().first?.decode(Data.self)
+        try cipher.verify(storedCheck: stored)
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 
 // How the shared column values come out of PostgreSQL rows.
@@ -9,8 +10,8 @@ extension CommunicationColumns {
             clientID: try row["client_id"].decode(String.self), messageType: try row["message_type"].decode(String.self),
             urgency: try row["urgency"].decode(String.self), status: try row["status"].decode(String.self),
             channelUsed: try row["channel_used"].decode(String?.self), priority: try row["priority"].decode(Int.self),
-            decision: try row["decision"].decode(String.self), recipient: try row["recipient"].decode(String.self),
-            context: try row["context"].decode(String.self), preferredChannel: try row["preferred_channel"].decode(String?.self),
+            decision: try row["decision"].decode(String.self), recipient: try row["recipient"].decode(Data.self),
+            context: try row["context"].decode(Data.self), preferredChannel: try row["preferred_channel"].decode(String?.self),
             idempotencyKey: try row["idempotency_key"].decode(String?.self),
             createdAt: try row["created_at"].decode(Int64.self), updatedAt: try row["updated_at"].decode(Int64.self)
         )

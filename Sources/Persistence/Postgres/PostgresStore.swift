@@ -14,11 +14,13 @@ package final class PostgresStore: Store, Service {
     private let client: PostgresClient
     private let logger: Logger
     private let deadline: Duration
+    private let cipher: FieldCipher
     private let encoder = WireJSON.makeEncoder()
     private let decoder = WireJSON.makeDecoder()
 
-    package init(configuration: PostgresConfiguration, logger: Logger, deadline: Duration = .seconds(5)) {
+    package init(configuration: PostgresConfiguration, cipher: FieldCipher, logger: Logger, deadline: Duration = .seconds(5)) {
         self.client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        self.cipher = cipher
         self.logger = logger
         self.deadline = deadline
     }
@@ -32,42 +34,119 @@ package final class PostgresStore: Store, Service {
 
     /// Brings the schema up to date; call once `run()` is under way.
     package func migrate() async throws(StoreError) {
-        try await within { try await PostgresMigrations.apply(on: self.client, logger: self.logger) }
+        try await within { try await PostgresMigrations.apply(on: self.client, cipher: self.cipher, logger: self.logger) }
     }
 
-    package func insert(_ communication: Communication) async throws(StoreError) {
-        let row = try CommunicationColumns(communication, encoder: encoder)
-        let events = communication.events.map(StatusEventColumns.init)
+    package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
+        let (cipher, encoder) = (self.cipher, self.encoder)
         try await transaction { connection, logger in
+            let key = try await Self.clientKey(communication.clientID.key, cipher: cipher, creating: true, on: connection, logger: logger)!
+            let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             try await connection.query("""
                 INSERT INTO communications
                   (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
-                   context, preferred_channel, idempotency_key, created_at, updated_at)
+                   context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
+                   lease_expires_at)
                 VALUES (\(row.id), \(row.planID), \(row.clientID), \(row.messageType), \(row.urgency), \(row.status),
                    \(row.channelUsed), \(row.priority), \(row.decision), \(row.recipient), \(row.context),
-                   \(row.preferredChannel), \(row.idempotencyKey), \(row.createdAt), \(row.updatedAt))
+                   \(row.preferredChannel), \(row.idempotencyKey), \(row.createdAt), \(row.updatedAt), \(row.dueAt),
+                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970))
                 """, logger: logger)
-            for event in events {
-                try await Self.insert(event, for: row.id, on: connection, logger: logger)
+            for event in communication.events {
+                try await Self.insert(StatusEventColumns(event), for: row.id, on: connection, logger: logger)
+            }
+            for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
+                try await connection.query("""
+                    INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
+                    VALUES (\(contact.clientID), \(contact.channel), \(contact.addressIndex), \(contact.address), \(contact.updatedAt))
+                    ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
+                    """, logger: logger)
             }
         }
     }
 
     package func communication(id: UUID) async throws(StoreError) -> Communication? {
+        let (cipher, decoder) = (self.cipher, self.decoder)
+        return try await connection { connection, logger in
+            try await Self.communication(id.key, cipher: cipher, decoder: decoder, on: connection, logger: logger)
+        }
+    }
+
+    package func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication] {
+        let (cipher, decoder) = (self.cipher, self.decoder)
+        let nowMilliseconds = now.millisecondsSince1970
+        let expires = lease.expiresAt.millisecondsSince1970
+        return try await transaction { connection, logger in
+            // SKIP LOCKED: sidecars claiming at the same moment each take different rows instead of
+            // queueing behind (or double-claiming) the same ones.
+            var ids: [String] = []
+            let claimed = try await connection.query("""
+                UPDATE communications SET lease_owner = \(lease.owner), lease_expires_at = \(expires)
+                WHERE id IN (
+                  SELECT id FROM communications
+                  WHERE next_attempt_at <= \(nowMilliseconds)
+                    AND (lease_expires_at IS NULL OR lease_expires_at < \(nowMilliseconds))
+                  ORDER BY priority DESC, next_attempt_at LIMIT \(limit)
+                  FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """, logger: logger)
+            for try await id in claimed.decode(String.self) { ids.append(id) }
+            var communications: [Communication] = []
+            for id in ids {
+                if let communication = try await Self.communication(id, cipher: cipher, decoder: decoder, on: connection, logger: logger) {
+                    communications.append(communication)
+                }
+            }
+            return communications
+        }
+    }
+
+    package func renew(_ id: UUID, lease: Lease) async throws(StoreError) -> Bool {
+        let (key, expires) = (id.key, lease.expiresAt.millisecondsSince1970)
+        return try await connection { connection, logger in
+            let renewed = try await connection.query("""
+                UPDATE communications SET lease_expires_at = \(expires)
+                WHERE id = \(key) AND lease_owner = \(lease.owner) AND next_attempt_at IS NOT NULL
+                RETURNING id
+                """, logger: logger).collect()
+            return renewed.count == 1
+        }
+    }
+
+    package func release(_ id: UUID, owner: String) async throws(StoreError) {
         let key = id.key
-        let decoder = self.decoder
-        return try await connection { connection, logger -> Communication? in
-            guard let row = try await connection.query("SELECT * FROM communications WHERE id = \(key)", logger: logger)
-                .collect().first
-            else { return nil }
-            var communication = try CommunicationColumns(row: row.makeRandomAccess()).communication(decoder: decoder)
-            communication.attempts = try await connection.query(
-                "SELECT * FROM attempts WHERE communication_id = \(key) ORDER BY number", logger: logger
-            ).collect().map { try AttemptColumns(row: $0.makeRandomAccess()).attempt() }
-            communication.events = try await connection.query(
-                "SELECT * FROM status_events WHERE communication_id = \(key) ORDER BY at, seq", logger: logger
-            ).collect().map { try StatusEventColumns(row: $0.makeRandomAccess()).event() }
-            return communication
+        _ = try await connection { connection, logger in
+            try await connection.query(
+                "UPDATE communications SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(key) AND lease_owner = \(owner)",
+                logger: logger
+            )
+        }
+    }
+
+    package func clients(withAddress address: String) async throws(StoreError) -> [UUID] {
+        let index = cipher.blindIndex(address)
+        return try await connection { connection, logger in
+            var clients: [UUID] = []
+            let rows = try await connection.query(
+                "SELECT DISTINCT client_id FROM client_contacts WHERE address_index = \(index) ORDER BY client_id", logger: logger
+            )
+            for try await id in rows.decode(String.self) {
+                if let uuid = UUID(uuidString: id) { clients.append(uuid) }
+            }
+            return clients
+        }
+    }
+
+    package func shred(clientID: UUID) async throws(StoreError) {
+        let key = clientID.key
+        let now = Date().millisecondsSince1970
+        try await transaction { connection, logger in
+            try await connection.query("DELETE FROM client_keys WHERE client_id = \(key)", logger: logger)
+            // The blind indexes are keyed by the master key, not the client's: they go too.
+            try await connection.query("DELETE FROM client_contacts WHERE client_id = \(key)", logger: logger)
+            try await connection.query(
+                "INSERT INTO audit_log (at, action, client_id) VALUES (\(now), 'client.key_shredded', \(key))", logger: logger
+            )
         }
     }
 
@@ -169,7 +248,7 @@ package final class PostgresStore: Store, Service {
 
     package func save(_ preferences: ClientPreferences) async throws(StoreError) {
         let row = try PreferencesColumns(preferences, encoder: encoder)
-        _ = try await connection { connection, logger in
+        try await transaction { connection, logger in
             try await connection.query("""
                 INSERT INTO client_preferences
                   (client_id, preferred_channels, timezone, quiet_hours_start, quiet_hours_end, opt_out_email,
@@ -184,6 +263,10 @@ package final class PostgresStore: Store, Service {
                   opt_out_whatsapp = excluded.opt_out_whatsapp,
                   language_preference = excluded.language_preference, updated_at = excluded.updated_at
                 """, logger: logger)
+            try await connection.query(
+                "INSERT INTO audit_log (at, action, client_id, detail) VALUES (\(row.updatedAt), 'preferences.saved', \(row.clientID), \(row.auditDetail))",
+                logger: logger
+            )
         }
     }
 
@@ -194,6 +277,45 @@ package final class PostgresStore: Store, Service {
     }
 
     // MARK: - Shared steps
+
+    /// The client's data key; with `creating`, one is made and stored when the client has none.
+    private static func clientKey(
+        _ clientID: String, cipher: FieldCipher, creating: Bool, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ClientKey? {
+        func stored() async throws -> Data? {
+            try await connection.query("SELECT wrapped_key FROM client_keys WHERE client_id = \(clientID)", logger: logger)
+                .collect().first?.decode(Data.self)
+        }
+        if let wrapped = try await stored() { return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher) }
+        guard creating else { return nil }
+        // Another sidecar may create the client's key at the same moment: the first insert wins and
+        // everyone uses the stored one.
+        let new = try cipher.newDataKey(for: clientID)
+        let now = Date().millisecondsSince1970
+        try await connection.query(
+            "INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (\(clientID), \(new.wrapped), \(now)) ON CONFLICT (client_id) DO NOTHING",
+            logger: logger
+        )
+        return try ClientKey.unwrap(try await stored(), for: clientID, cipher: cipher)
+    }
+
+    private static func communication(
+        _ key: String, cipher: FieldCipher, decoder: JSONDecoder, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Communication? {
+        guard let row = try await connection.query("SELECT * FROM communications WHERE id = \(key)", logger: logger)
+            .collect().first
+        else { return nil }
+        let columns = try CommunicationColumns(row: row.makeRandomAccess())
+        let clientKey = try await clientKey(columns.clientID, cipher: cipher, creating: false, on: connection, logger: logger)
+        var communication = try columns.communication(decoder: decoder, key: clientKey)
+        communication.attempts = try await connection.query(
+            "SELECT * FROM attempts WHERE communication_id = \(key) ORDER BY number", logger: logger
+        ).collect().map { try AttemptColumns(row: $0.makeRandomAccess()).attempt() }
+        communication.events = try await connection.query(
+            "SELECT * FROM status_events WHERE communication_id = \(key) ORDER BY at, seq", logger: logger
+        ).collect().map { try StatusEventColumns(row: $0.makeRandomAccess()).event() }
+        return communication
+    }
 
     private static func move(
         _ key: String,
@@ -215,10 +337,14 @@ package final class PostgresStore: Store, Service {
             to: status, channel: channel, attempt: attempt, detail: detail, at: at
         ) else { return nil }
         let millis = at.millisecondsSince1970
-        try await connection.query(
-            "UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis) WHERE id = \(key)",
-            logger: logger
-        )
+        // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
+        try await connection.query("""
+            UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis),
+              next_attempt_at = CASE WHEN \(move.endsWork) THEN NULL ELSE next_attempt_at END,
+              lease_owner = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_owner END,
+              lease_expires_at = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_expires_at END
+            WHERE id = \(key)
+            """, logger: logger)
         try await insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, on: connection, logger: logger)
         return move.change
     }

@@ -1,10 +1,13 @@
+import CRMModel
+import Foundation
 import GRDB
 import Logging
 
 /// The SQLite schema, as named migrations that are only ever appended to: a migration that has
 /// shipped is never edited, because databases out there already ran it.
 enum SQLiteMigrations {
-    static var migrator: DatabaseMigrator {
+    /// The migrations; `cipher` seals what 0002 finds in the clear.
+    static func migrator(cipher: FieldCipher) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("0001_communications") { db in
             try db.execute(sql: """
@@ -69,11 +72,116 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        migrator.registerMigration("0002_encryption_contacts_queue") { db in
+            try encryptionContactsQueue(db, cipher: cipher)
+        }
         return migrator
     }
 
-    static func apply(to pool: DatabasePool, logger: Logger) throws(StoreError) {
-        let migrator = migrator
+    /// Seals contact details and context under per-client keys, adds the client key, contact,
+    /// idempotency and audit tables, and gives communications the work-queue columns.
+    ///
+    /// SQLite cannot change a column's type, so `communications` is rebuilt (SQLite's documented
+    /// twelve-step way; GRDB runs migrations with foreign keys off and checks them at the end), and
+    /// rows written by 0001 in the clear are sealed on the way.
+    private static func encryptionContactsQueue(_ db: Database, cipher: FieldCipher) throws {
+        try db.execute(sql: """
+            CREATE TABLE client_keys (
+              client_id TEXT PRIMARY KEY NOT NULL,
+              wrapped_key BLOB NOT NULL,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE client_contacts (
+              client_id TEXT NOT NULL,
+              channel TEXT NOT NULL,
+              address_index BLOB NOT NULL,
+              address BLOB NOT NULL,
+              updated_at INTEGER NOT NULL,
+              PRIMARY KEY (client_id, channel, address_index)
+            );
+            CREATE INDEX client_contacts_by_address ON client_contacts (address_index);
+            CREATE TABLE idempotency_keys (
+              key TEXT PRIMARY KEY NOT NULL,
+              request_hash BLOB NOT NULL,
+              communication_id TEXT NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+              created_at INTEGER NOT NULL
+            );
+            CREATE TABLE audit_log (
+              seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              at INTEGER NOT NULL,
+              action TEXT NOT NULL,
+              client_id TEXT,
+              communication_id TEXT,
+              detail TEXT
+            );
+            CREATE INDEX audit_log_by_client ON audit_log (client_id, at);
+            CREATE TABLE encryption (
+              id INTEGER PRIMARY KEY CHECK (id = 1),
+              key_check BLOB NOT NULL
+            );
+
+            CREATE TABLE communications_new (
+              id TEXT PRIMARY KEY NOT NULL,
+              plan_id TEXT NOT NULL,
+              client_id TEXT NOT NULL,
+              message_type TEXT NOT NULL,
+              urgency TEXT NOT NULL,
+              status TEXT NOT NULL,
+              channel_used TEXT,
+              priority INTEGER NOT NULL,
+              decision TEXT NOT NULL,
+              recipient BLOB NOT NULL,
+              context BLOB NOT NULL,
+              preferred_channel TEXT,
+              idempotency_key TEXT,
+              created_at INTEGER NOT NULL,
+              updated_at INTEGER NOT NULL,
+              next_attempt_at INTEGER,
+              lease_owner TEXT,
+              lease_expires_at INTEGER
+            );
+            """)
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM communications")
+        while let row = try rows.next() {
+            let id: String = row["id"]
+            let clientID: String = row["client_id"]
+            let key = try SQLiteStore.clientKey(clientID, cipher: cipher, creating: true, in: db)!
+            let recipient: String = row["recipient"]
+            let context: String = row["context"]
+            let status = CommunicationStatus(rawValue: row["status"])
+            // Work 0001 left unsent is due at once: it was being sent when that version stopped.
+            let dueAt: Int64? = status?.awaitsSending == true ? row["updated_at"] : nil
+            try db.execute(
+                sql: """
+                    INSERT INTO communications_new
+                    SELECT id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision,
+                      ?, ?, preferred_channel, idempotency_key, created_at, updated_at, ?, NULL, NULL
+                    FROM communications WHERE id = ?
+                    """,
+                arguments: [
+                    try key.seal(Data(recipient.utf8), "communications.recipient", row: id),
+                    try key.seal(Data(context.utf8), "communications.context", row: id),
+                    dueAt, id,
+                ]
+            )
+            if let decoded = try? JSONDecoder().decode(Recipient.self, from: Data(recipient.utf8)) {
+                for contact in try ContactColumns.rows(clientID: clientID, recipient: decoded, key: key, at: row["updated_at"]) {
+                    try SQLiteStore.upsert(contact, in: db)
+                }
+            }
+        }
+        try db.execute(sql: """
+            DROP TABLE communications;
+            ALTER TABLE communications_new RENAME TO communications;
+            CREATE INDEX communications_by_plan ON communications (plan_id, created_at DESC, id DESC);
+            CREATE INDEX communications_by_client ON communications (client_id, created_at DESC, id DESC);
+            CREATE INDEX communications_by_time ON communications (created_at DESC, id DESC);
+            CREATE INDEX communications_due ON communications (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+            """)
+    }
+
+    static func apply(to pool: DatabasePool, cipher: FieldCipher, logger: Logger) throws(StoreError) {
+        let migrator = migrator(cipher: cipher)
         do {
             // A newer sidecar may have changed the meaning of tables this one would write to.
             if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
@@ -83,7 +191,24 @@ enum SQLiteMigrations {
                 )
             }
             let pending = try pool.read { try migrator.appliedIdentifiers($0) }
-            try migrator.migrate(pool)
+            // GRDB decides what is pending before each migration's own transaction, so two sidecars
+            // opening one new file together can both try a migration; the loser's attempt fails, and
+            // on a second look finds it applied by the other.
+            for attempt in 1...3 {
+                do {
+                    try migrator.migrate(pool)
+                    break
+                } catch where attempt < 3 {
+                    usleep(200_000)
+                }
+            }
+            try pool.write { db in
+                let stored = try Data.fetchOne(db, sql: "SELECT key_check FROM encryption WHERE id = 1")
+                try cipher.verify(storedCheck: stored)
+                if stored == nil {
+                    try db.execute(sql: "INSERT INTO encryption (id, key_check) VALUES (1, ?)", arguments: [cipher.keyCheck])
+                }
+            }
             let applied = migrator.migrations.filter { !pending.contains($0) }
             if !applied.isEmpty {
                 logger.info("applied database migrations", metadata: ["db.migrations": .string(applied.joined(separator: ","))])

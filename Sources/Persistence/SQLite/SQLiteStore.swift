@@ -10,57 +10,122 @@ package import Logging
 /// only a crash of the process.
 package final class SQLiteStore: Store {
     private let pool: DatabasePool
+    private let cipher: FieldCipher
     private let encoder = WireJSON.makeEncoder()
     private let decoder = WireJSON.makeDecoder()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    package init(path: String, logger: Logger) throws(StoreError) {
+    package init(path: String, cipher: FieldCipher, logger: Logger) throws(StoreError) {
+        self.cipher = cipher
         var configuration = Configuration()
         // Another sidecar or a backup may hold the write lock for a moment; wait rather than fail.
         configuration.busyMode = .timeout(5)
         configuration.label = "crm-sidecar"
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw StoreError(.unavailable, "cannot open SQLite database at \(path): \(Self.describe(error))")
+        // Switching a new file to WAL needs a lock the busy timeout does not wait for; another sidecar
+        // opening the same file at the same moment holds it briefly, so opening is retried a while.
+        var attempts = 0
+        while true {
+            do {
+                pool = try DatabasePool(path: path, configuration: configuration)
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempts < 50 {
+                attempts += 1
+                usleep(100_000)
+            } catch {
+                throw StoreError(.unavailable, "cannot open SQLite database at \(path): \(Self.describe(error))")
+            }
         }
-        try SQLiteMigrations.apply(to: pool, logger: logger)
+        try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
     }
 
-    package func insert(_ communication: Communication) async throws(StoreError) {
-        let row = try CommunicationColumns(communication, encoder: encoder)
-        let events = communication.events.map(StatusEventColumns.init)
+    package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
+        let (cipher, encoder) = (self.cipher, self.encoder)
         try await write { db in
+            let key = try Self.clientKey(communication.clientID.key, cipher: cipher, creating: true, in: db)!
+            let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             try db.execute(
                 sql: """
                     INSERT INTO communications
                       (id, plan_id, client_id, message_type, urgency, status, channel_used, priority,
-                       decision, recipient, context, preferred_channel, idempotency_key, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       decision, recipient, context, preferred_channel, idempotency_key, created_at, updated_at,
+                       next_attempt_at, lease_owner, lease_expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: row.arguments
+                arguments: row.arguments + [row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970]
             )
-            for event in events {
-                try Self.insert(event, for: row.id, in: db)
+            for event in communication.events {
+                try Self.insert(StatusEventColumns(event), for: row.id, in: db)
+            }
+            for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
+                try Self.upsert(contact, in: db)
             }
         }
     }
 
     package func communication(id: UUID) async throws(StoreError) -> Communication? {
-        let key = id.key
-        let decoder = self.decoder
-        return try await read { db -> Communication? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM communications WHERE id = ?", arguments: [key]) else {
-                return nil
-            }
-            var communication = try CommunicationColumns(row: row).communication(decoder: decoder)
-            communication.attempts = try Row.fetchAll(
-                db, sql: "SELECT * FROM attempts WHERE communication_id = ? ORDER BY number", arguments: [key]
-            ).map { try AttemptColumns(row: $0).attempt() }
-            communication.events = try Row.fetchAll(
-                db, sql: "SELECT * FROM status_events WHERE communication_id = ? ORDER BY at, seq", arguments: [key]
-            ).map { try StatusEventColumns(row: $0).event() }
-            return communication
+        let (cipher, decoder) = (self.cipher, self.decoder)
+        return try await read { db in try Self.communication(id.key, cipher: cipher, decoder: decoder, in: db) }
+    }
+
+    package func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication] {
+        let (cipher, decoder) = (self.cipher, self.decoder)
+        let nowMilliseconds = now.millisecondsSince1970
+        // SQLite has one writer at a time, so select-and-update in one write transaction is a claim
+        // no other connection (or process) can interleave with.
+        return try await write { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: """
+                    UPDATE communications SET lease_owner = ?, lease_expires_at = ?
+                    WHERE id IN (
+                      SELECT id FROM communications
+                      WHERE next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+                      ORDER BY priority DESC, next_attempt_at LIMIT ?)
+                    RETURNING id
+                    """,
+                arguments: [lease.owner, lease.expiresAt.millisecondsSince1970, nowMilliseconds, nowMilliseconds, limit]
+            )
+            return try ids.compactMap { try Self.communication($0, cipher: cipher, decoder: decoder, in: db) }
+        }
+    }
+
+    package func renew(_ id: UUID, lease: Lease) async throws(StoreError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE communications SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL",
+                arguments: [lease.expiresAt.millisecondsSince1970, id.key, lease.owner]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    package func release(_ id: UUID, owner: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE communications SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
+                arguments: [id.key, owner]
+            )
+        }
+    }
+
+    package func clients(withAddress address: String) async throws(StoreError) -> [UUID] {
+        let index = cipher.blindIndex(address)
+        return try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT client_id FROM client_contacts WHERE address_index = ? ORDER BY client_id", arguments: [index]
+            ).compactMap(UUID.init(uuidString:))
+        }
+    }
+
+    package func shred(clientID: UUID) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [clientID.key])
+            // The blind indexes are keyed by the master key, not the client's: they go too.
+            try db.execute(sql: "DELETE FROM client_contacts WHERE client_id = ?", arguments: [clientID.key])
+            try db.execute(
+                sql: "INSERT INTO audit_log (at, action, client_id) VALUES (?, 'client.key_shredded', ?)",
+                arguments: [Date().millisecondsSince1970, clientID.key]
+            )
         }
     }
 
@@ -155,7 +220,8 @@ package final class SQLiteStore: Store {
     }
 
     package func save(_ preferences: ClientPreferences) async throws(StoreError) {
-        let arguments = try PreferencesColumns(preferences, encoder: encoder).arguments
+        let columns = try PreferencesColumns(preferences, encoder: encoder)
+        let arguments = columns.arguments
         try await write { db in
             try db.execute(
                 sql: """
@@ -172,6 +238,10 @@ package final class SQLiteStore: Store {
                     """,
                 arguments: arguments
             )
+            try db.execute(
+                sql: "INSERT INTO audit_log (at, action, client_id, detail) VALUES (?, 'preferences.saved', ?, ?)",
+                arguments: [columns.updatedAt, columns.clientID, columns.auditDetail]
+            )
         }
     }
 
@@ -180,6 +250,46 @@ package final class SQLiteStore: Store {
     }
 
     // MARK: - Shared steps
+
+    /// The client's data key; with `creating`, one is made and stored when the client has none.
+    static func clientKey(_ clientID: String, cipher: FieldCipher, creating: Bool, in db: Database) throws -> ClientKey? {
+        let wrapped = try Data.fetchOne(db, sql: "SELECT wrapped_key FROM client_keys WHERE client_id = ?", arguments: [clientID])
+        if wrapped != nil || !creating {
+            return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher)
+        }
+        let new = try cipher.newDataKey(for: clientID)
+        try db.execute(
+            sql: "INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (?, ?, ?)",
+            arguments: [clientID, new.wrapped, Date().millisecondsSince1970]
+        )
+        return ClientKey(cipher: cipher, key: new.key)
+    }
+
+    static func upsert(_ contact: ContactColumns, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
+                """,
+            arguments: [contact.clientID, contact.channel, contact.addressIndex, contact.address, contact.updatedAt]
+        )
+    }
+
+    private static func communication(_ key: String, cipher: FieldCipher, decoder: JSONDecoder, in db: Database) throws -> Communication? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM communications WHERE id = ?", arguments: [key]) else {
+            return nil
+        }
+        let columns = CommunicationColumns(row: row)
+        let clientKey = try clientKey(columns.clientID, cipher: cipher, creating: false, in: db)
+        var communication = try columns.communication(decoder: decoder, key: clientKey)
+        communication.attempts = try Row.fetchAll(
+            db, sql: "SELECT * FROM attempts WHERE communication_id = ? ORDER BY number", arguments: [key]
+        ).map { try AttemptColumns(row: $0).attempt() }
+        communication.events = try Row.fetchAll(
+            db, sql: "SELECT * FROM status_events WHERE communication_id = ? ORDER BY at, seq", arguments: [key]
+        ).map { try StatusEventColumns(row: $0).event() }
+        return communication
+    }
 
     private static func move(
         _ key: String,
@@ -197,9 +307,16 @@ package final class SQLiteStore: Store {
             id: key, planID: row["plan_id"], clientID: row["client_id"], current: row["status"], channelUsed: row["channel_used"],
             to: status, channel: channel, attempt: attempt, detail: detail, at: at
         ) else { return nil }
+        // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
         try db.execute(
-            sql: "UPDATE communications SET status = ?, channel_used = ?, updated_at = ? WHERE id = ?",
-            arguments: [status.rawValue, move.channelUsed, at.millisecondsSince1970, key]
+            sql: """
+                UPDATE communications SET status = ?, channel_used = ?, updated_at = ?,
+                  next_attempt_at = CASE WHEN ? THEN NULL ELSE next_attempt_at END,
+                  lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
+                  lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END
+                WHERE id = ?
+                """,
+            arguments: [status.rawValue, move.channelUsed, at.millisecondsSince1970, move.endsWork, move.endsWork, move.endsWork, key]
         )
         try insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, in: db)
         return move.change

@@ -2,8 +2,9 @@ import CRMModel
 import Foundation
 import Orchestrator
 
-/// `communicate`: tell a client something on the best channel; answers once the communication is
-/// stored and its first send has an outcome.
+/// `communicate`: tell a client something on the best channel. Answers once the communication is
+/// stored and, with `wait` (the default), its first send has an outcome; a communication due later
+/// is answered `scheduled` with `scheduled_for`.
 package enum Communicate: RPCMethod {
     package static let name = "communicate"
 
@@ -15,6 +16,8 @@ package enum Communicate: RPCMethod {
         var recipient: Recipient
         var context: [String: JSONValue]?
         var preferredChannel: Channel?
+        var sendAt: Date?
+        var wait: Bool?
 
         package enum CodingKeys: String, CodingKey, CaseIterable {
             case planID = "plan_id"
@@ -24,6 +27,8 @@ package enum Communicate: RPCMethod {
             case recipient
             case context
             case preferredChannel = "preferred_channel"
+            case sendAt = "send_at"
+            case wait
         }
     }
 
@@ -31,6 +36,7 @@ package enum Communicate: RPCMethod {
         var communicationID: UUID
         var status: CommunicationStatus
         var channelUsed: Channel?
+        var scheduledFor: Date?
         var decision: Decision
         var attempts: [Attempt]
 
@@ -38,6 +44,7 @@ package enum Communicate: RPCMethod {
             case communicationID = "communication_id"
             case status
             case channelUsed = "channel_used"
+            case scheduledFor = "scheduled_for"
             case decision
             case attempts
         }
@@ -48,6 +55,7 @@ package enum Communicate: RPCMethod {
             try container.encode(status, forKey: .status)
             // Always present, null until a channel has taken the message.
             try container.encode(channelUsed, forKey: .channelUsed)
+            try container.encodeIfPresent(scheduledFor, forKey: .scheduledFor)
             try container.encode(decision, forKey: .decision)
             try container.encode(attempts, forKey: .attempts)
         }
@@ -67,11 +75,12 @@ package enum Communicate: RPCMethod {
             preferredChannel: params.preferredChannel
         )
         do {
-            let communication = try await context.engine.communicate(request)
+            let communication = try await context.engine.communicate(request, sendAt: params.sendAt, wait: params.wait ?? true)
             return Result(
                 communicationID: communication.id,
                 status: communication.status,
                 channelUsed: communication.channelUsed,
+                scheduledFor: communication.status == .scheduled ? communication.decision.sendAt : nil,
                 decision: communication.decision,
                 attempts: communication.attempts
             )

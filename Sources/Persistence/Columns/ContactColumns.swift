@@ -1,0 +1,28 @@
+import CRMModel
+import Foundation
+
+/// A client's address on one channel as the values of its `client_contacts` row: findable by its
+/// blind index, readable only with the client's key.
+struct ContactColumns: Sendable {
+    var clientID: String
+    var channel: String
+    var addressIndex: Data
+    var address: Data
+    var updatedAt: Int64
+
+    /// The rows for every address `recipient` has.
+    static func rows(clientID: String, recipient: Recipient, key: ClientKey, at: Int64) throws(StoreError) -> [ContactColumns] {
+        var rows: [ContactColumns] = []
+        for channel in Channel.allCases {
+            guard let address = recipient.address(for: channel) else { continue }
+            rows.append(ContactColumns(
+                clientID: clientID,
+                channel: channel.rawValue,
+                addressIndex: key.cipher.blindIndex(address),
+                address: try key.seal(Data(address.utf8), "client_contacts.address", row: "\(clientID):\(channel.rawValue)"),
+                updatedAt: at
+            ))
+        }
+        return rows
+    }
+}
