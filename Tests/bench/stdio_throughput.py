@@ -3,7 +3,8 @@
 The reference is the same lines through `cat`: what the pipes and this script cost with no sidecar at
 all. Each workload pipelines N requests (at most --window outstanding) into a fresh
 sidecar on the embedded default (SQLite with synchronous=FULL, outbox provider) and times until the last
-answer. Ratios, not absolute times, are what to compare between runs and machines.
+answer. Ratios, not absolute times, are what to compare between runs and machines. With
+DATABASE_URL (and DB_ENCRYPTION_KEY) in the environment the sidecar runs on that PostgreSQL instead.
 
     python3 Tests/bench/stdio_throughput.py [--binary PATH] [--health N] [--communicate N] [--window N]
 """
@@ -64,7 +65,7 @@ def main():
     plan, client = str(uuid.uuid4()), str(uuid.uuid4())
     health = [json.dumps({"jsonrpc": "2.0", "id": i, "method": "health"}).encode() + b"\n" for i in range(options.health)]
     communicate = [json.dumps({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": {
-        "plan_id": plan, "client_id": client, "message_type": "welcome", "urgency": "normal",
+        "plan_id": plan, "client_id": client, "message_type": "welcome", "urgency": "critical",
         "recipient": {"email": "priya@example.com"}, "context": {"client_name": "Priya Sharma"}}}).encode() + b"\n"
         for i in range(options.communicate)]
 

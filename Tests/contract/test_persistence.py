@@ -145,7 +145,7 @@ def test_two_sidecars_drain_due_work_once_and_a_killed_one_loses_none(start, wor
         ids = {"plan_id": plan, "client_id": str(uuid.uuid4())}
         creator = a if index % 2 else b
         request = {"jsonrpc": "2.0", "id": index + 1, "method": "communicate",
-                   "params": communicate_params(ids, urgency="high", send_at=send_at)}
+                   "params": communicate_params(ids, send_at=send_at)}
         creator.send(request)
         pending.append((creator, index + 1))
         if len(pending) == 48:
@@ -218,6 +218,12 @@ def test_a_postgres_outage_gives_32001_and_service_returns_without_a_restart(sta
         before = process.result("communicate", communicate_params(ids))
         assert before["status"] == "sent"
 
+        # Acknowledged just before the outage, still being sent while the server stops.
+        acknowledged = []
+        for index in range(40):
+            process.send({"jsonrpc": "2.0", "id": f"w{index}", "method": "communicate", "params": communicate_params(ids, wait=False)})
+        for index in range(40):
+            acknowledged.append(process.response(f"w{index}")["result"]["communication_id"])
         server.halt()
         failure = process.error("communicate", communicate_params(ids))
         assert failure["code"] == -32001 and "PostgreSQL" in failure["data"]["reason"]
@@ -233,9 +239,15 @@ def test_a_postgres_outage_gives_32001_and_service_returns_without_a_restart(sta
             time.sleep(0.5)
         after = process.result("communicate", communicate_params(ids))
         assert after["status"] == "sent"
-        listed = process.result("communications.list", {"plan_id": ids["plan_id"]})
-        # The acknowledged ones are there; the refused one was never stored.
-        assert sorted(i["communication_id"] for i in listed["communications"]) == sorted([before["communication_id"], after["communication_id"]])
+        # Every acknowledged one is there and sent; the refused one was never stored.
+        expected = sorted([before["communication_id"], after["communication_id"], *acknowledged])
+        deadline = time.monotonic() + 60
+        while True:
+            listed = process.result("communications.list", {"plan_id": ids["plan_id"], "limit": 100})["communications"]
+            if sorted(i["communication_id"] for i in listed) == expected and all(i["status"] == "sent" for i in listed):
+                break
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.5)
         assert process.stop() == 0
     finally:
         server.stop()

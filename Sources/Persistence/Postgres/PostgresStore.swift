@@ -299,6 +299,9 @@ package final class PostgresStore: Store, Service {
         return try ClientKey.unwrap(try await stored(), for: clientID, cipher: cipher)
     }
 
+    // Swift 6.3.1's optimizer crashes (signal 11 in LLVM's coroutine splitting) compiling this
+    // function in release builds; it is I/O-bound, so it loses nothing by not being optimized.
+    @_optimize(none)
     private static func communication(
         _ key: String, cipher: FieldCipher, decoder: JSONDecoder, on connection: PostgresConnection, logger: Logger
     ) async throws -> Communication? {
