@@ -9,17 +9,28 @@ package struct Policy: Sendable, Equatable {
     package var messageTypeFirstChannel: [MessageType: Channel]
     package var basePriority: [Urgency: Int]
     package var priorityBoost: [MessageType: Int]
+    /// In the client's time zone: normal urgency waits for these hours.
+    package var businessHoursStart: LocalTime
+    package var businessHoursEnd: LocalTime
+    /// In the client's time zone: low urgency is sent at this time of day.
+    package var lowUrgencyTime: LocalTime
 
     package init(
         channelOrder: [Urgency: [Channel]],
         messageTypeFirstChannel: [MessageType: Channel],
         basePriority: [Urgency: Int],
-        priorityBoost: [MessageType: Int]
+        priorityBoost: [MessageType: Int],
+        businessHoursStart: LocalTime = LocalTime(hour: 9, minute: 0),
+        businessHoursEnd: LocalTime = LocalTime(hour: 18, minute: 0),
+        lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0)
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
         self.basePriority = basePriority
         self.priorityBoost = priorityBoost
+        self.businessHoursStart = businessHoursStart
+        self.businessHoursEnd = businessHoursEnd
+        self.lowUrgencyTime = lowUrgencyTime
     }
 
     package static let seed = Policy(
