@@ -111,7 +111,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OrchestratorTests",
-            dependencies: ["Orchestrator", "CRMModel"],
+            dependencies: [
+                "Orchestrator", "CRMModel", "Persistence", "Channels",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

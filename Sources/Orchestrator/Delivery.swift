@@ -8,27 +8,41 @@ package import Persistence
 ///
 /// The caller holds the communication's lease (it inserted or claimed it). Each channel is tried in
 /// the decision's order; every attempt, accepted or not, is recorded in the same transaction as the
-/// status change it causes, and each change is published. When every channel fails, the
-/// communication is `failed` with the reason of each.
+/// status change it causes, and each change is published. What a failure leads to depends on its
+/// category: a transient one is retried on the same channel after a backoff (the work goes back to
+/// the queue, due then), a rate limit waits as long as the provider asks without using up an attempt,
+/// a permanent or invalid-recipient one moves on to the next channel, an auth failure also marks the
+/// provider unhealthy. When every channel has been given up, the communication is `failed` with the
+/// reason of each. A later call (the work claimed again) resumes where the attempts left off.
 package struct Delivery: Sendable {
     package var store: any Store
     package var providers: ProviderRegistry
     package var renderer: TemplateRenderer
     package var events: any EngineEventSink
     package var leasing: WorkLeasing
+    package var retry: RetryPolicy
+    package var health: ProviderHealth
     package var now: @Sendable () -> Date
+    /// A factor in 1 ± `retry.jitter` for each backoff; injected so tests can see exact delays.
+    package var jitter: @Sendable (ClosedRange<Double>) -> Double
     package var logger: Logger
 
     package init(
         store: any Store, providers: ProviderRegistry, renderer: TemplateRenderer, events: any EngineEventSink,
-        leasing: WorkLeasing, now: @escaping @Sendable () -> Date, logger: Logger
+        leasing: WorkLeasing, retry: RetryPolicy = RetryPolicy(), health: ProviderHealth = ProviderHealth(),
+        now: @escaping @Sendable () -> Date,
+        jitter: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
+        logger: Logger
     ) {
         self.store = store
         self.providers = providers
         self.renderer = renderer
         self.events = events
         self.leasing = leasing
+        self.retry = retry
+        self.health = health
         self.now = now
+        self.jitter = jitter
         self.logger = logger
     }
 
@@ -43,8 +57,17 @@ package struct Delivery: Sendable {
 
         for channel in communication.decision.channels {
             guard let address = communication.recipient.address(for: channel) else { continue }
+            let history = communication.attempts.filter { $0.channel == channel }
+            if let givenUp = givenUp(history) {
+                failures.append("\(channel.rawValue): \(givenUp)")
+                continue
+            }
             guard let provider = providers.provider(for: channel) else {
                 failures.append("\(channel.rawValue): no provider is configured")
+                continue
+            }
+            if let problem = health.problem(of: provider.name) {
+                failures.append("\(channel.rawValue): provider \(provider.name) is unhealthy (\(problem))")
                 continue
             }
             // The claim (or insert) made the lease fresh for the first attempt; a later one extends it,
@@ -67,6 +90,7 @@ package struct Delivery: Sendable {
             )
             let started = now()
             let attempt: Attempt
+            var failure: ProviderError?
             do {
                 let receipt = try await provider.send(message)
                 attempt = Attempt(
@@ -75,15 +99,11 @@ package struct Delivery: Sendable {
                     providerMessageID: receipt.providerMessageID
                 )
             } catch {
+                failure = error
                 attempt = Attempt(
                     number: number, channel: channel, provider: provider.name, startedAt: started,
                     latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .failed,
                     errorCategory: error.category.rawValue, error: error.description
-                )
-                failures.append("\(channel.rawValue): \(error.description)")
-                logger.warning(
-                    "provider refused a message; trying the next channel",
-                    metadata: ["channel": "\(channel.rawValue)", "provider": "\(provider.name)", "error": "\(error.description)"]
                 )
             }
             let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
@@ -94,10 +114,31 @@ package struct Delivery: Sendable {
                 communication.apply(change)
                 await events.publish(.status(change))
             }
-            if attempt.outcome == .sent {
+            guard let failure else {
                 logger.info("message sent", metadata: ["channel": "\(channel.rawValue)", "provider": "\(provider.name)"])
                 return communication
             }
+            let metadata: Logger.Metadata = [
+                "channel": "\(channel.rawValue)", "provider": "\(provider.name)", "attempt": "\(number)", "error": "\(failure.description)",
+            ]
+            let transientFailures = history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
+            switch failure.category {
+            case .transient where transientFailures + 1 < retry.attemptsPerChannel:
+                let wait = backoff(retry.delay(afterFailure: transientFailures + 1))
+                logger.warning("provider failed for now; retrying this channel later", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
+                return try await retryLater(communication, lease: lease, after: wait)
+            case .rateLimited:
+                // The provider's own Retry-After when it gave one; otherwise the backoff, doubled.
+                let wait = failure.retryAfter ?? backoff(retry.delay(afterFailure: transientFailures + 1) * retry.rateLimitMultiplier)
+                logger.warning("provider asked to slow down; waiting", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
+                return try await retryLater(communication, lease: lease, after: wait)
+            case .auth:
+                health.markUnhealthy(provider.name, reason: "credentials refused: \(failure.message)")
+                logger.critical("provider refused our credentials; it is unhealthy until they are fixed", metadata: metadata)
+            case .transient, .permanent, .invalidRecipient:
+                logger.warning("giving up this channel; trying the next", metadata: metadata)
+            }
+            failures.append("\(channel.rawValue): \(failure.description)")
         }
 
         let detail = failures.isEmpty ? "no channel could be tried" : "every channel failed: " + failures.joined(separator: "; ")
@@ -110,6 +151,33 @@ package struct Delivery: Sendable {
             await events.publish(.status(change))
         }
         logger.error("communication failed on every channel", metadata: ["attempts": "\(communication.attempts.count)"])
+        return communication
+    }
+
+    /// Why a channel is not tried again, from its attempts so far; nil while it may be.
+    private func givenUp(_ history: [Attempt]) -> String? {
+        guard let last = history.last, last.outcome == .failed else { return nil }
+        let transient = history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
+        switch last.errorCategory {
+        case ProviderError.Category.rateLimited.rawValue:
+            return nil
+        case ProviderError.Category.transient.rawValue where transient < retry.attemptsPerChannel:
+            return nil
+        default:
+            return last.error ?? "given up"
+        }
+    }
+
+    private func backoff(_ seconds: TimeInterval) -> TimeInterval {
+        (seconds * jitter((1 - retry.jitter)...(1 + retry.jitter)) * 1000).rounded() / 1000
+    }
+
+    /// Hands the work back to the queue, due after `seconds`; any sidecar may take the retry.
+    private func retryLater(_ communication: Communication, lease: Lease, after seconds: TimeInterval) async throws(StoreError) -> Communication {
+        let due = now().addingTimeInterval(seconds)
+        try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+            try await store.release(communication.id, owner: lease.owner, dueAt: due)
+        }
         return communication
     }
 

@@ -34,7 +34,8 @@ package struct Engine: Sendable {
         self.logger = logger
     }
 
-    /// Decides, stores and sends (or schedules) a communication.
+    /// Decides, stores and sends (or schedules) a communication; with an idempotency key used before
+    /// for the same request, returns that request's communication instead.
     ///
     /// The communication is durable before anything is sent or answered. Due now, it is stored
     /// already leased to this process, so no other sidecar claims it while it is being sent here:
@@ -43,20 +44,27 @@ package struct Engine: Sendable {
     package func communicate(
         _ request: CommunicationRequest, sendAt requested: Date? = nil, wait: Bool = true
     ) async throws(EngineError) -> Communication {
-        let preferences = try await preferences(for: request.clientID)
         let createdAt = now()
-        let decision: Decision
-        do {
-            decision = try strategy.decide(request, preferences: preferences, now: createdAt, requestedSendAt: requested)
-        } catch {
-            throw .noDeliverableChannel(error)
-        }
+        let decision = try await decide(request, sendAt: requested, at: createdAt)
         let dueNow = decision.sendAt <= createdAt
         let communication = Communication(
             id: UUID(), request: request, decision: decision, status: dueNow ? .queued : .scheduled, createdAt: createdAt
         )
         let lease = dueNow ? delivery.leasing.lease(from: createdAt) : nil
-        try await storing { () throws(StoreError) in try await store.insert(communication, leasedTo: lease) }
+        let fingerprint = request.idempotencyKey.map { _ in Idempotency.fingerprint(of: request, sendAt: requested) }
+        let insertion = try await storing { () throws(StoreError) in
+            try await store.insert(communication, leasedTo: lease, fingerprint: fingerprint)
+        }
+        switch insertion {
+        case .inserted:
+            break
+        case .existing(let id):
+            // A repeat (a workflow node run again after a resume): the first request's
+            // communication, as it stands, and nothing sent again.
+            return try await self.communication(id: id)
+        case .conflict:
+            throw .idempotencyConflict("idempotency_key was used before for a different request; use a new key for a new message")
+        }
         await events.publish(.status(StatusChange(
             communicationID: communication.id, planID: request.planID, clientID: request.clientID,
             status: communication.status, previousStatus: nil, at: createdAt
@@ -79,10 +87,38 @@ package struct Engine: Sendable {
         }
     }
 
+    /// What `communicate` would decide now, without storing or sending anything (`dry_run`).
+    package func decide(_ request: CommunicationRequest, sendAt requested: Date? = nil) async throws(EngineError) -> Decision {
+        try await decide(request, sendAt: requested, at: now())
+    }
+
+    private func decide(_ request: CommunicationRequest, sendAt requested: Date?, at now: Date) async throws(EngineError) -> Decision {
+        let preferences = try await preferences(for: request.clientID)
+        do {
+            return try strategy.decide(request, preferences: preferences, now: now, requestedSendAt: requested)
+        } catch {
+            throw .noDeliverableChannel(error)
+        }
+    }
+
     package func communication(id: UUID) async throws(EngineError) -> Communication {
         let found = try await storing { () throws(StoreError) in try await store.communication(id: id) }
         guard let found else { throw .notFound("no communication has id \(id.uuidString.lowercased())") }
         return found
+    }
+
+    /// Cancels a communication that has not been sent; its status afterwards. Its work leaves the
+    /// queue with the move, so no sidecar sends it later.
+    package func cancel(_ id: UUID) async throws(EngineError) -> CommunicationStatus {
+        let at = now()
+        let change = try await storing { () throws(StoreError) in
+            try await store.move(id, to: .cancelled, channel: nil, detail: "cancelled by request", at: at)
+        }
+        if let change {
+            await events.publish(.status(change))
+            return .cancelled
+        }
+        return try await communication(id: id).status
     }
 
     package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {
@@ -103,12 +139,13 @@ package struct Engine: Sendable {
     }
 
     package func health() async -> HealthReport {
-        let providers = delivery.providers
+        let names = delivery.providers.names
+        let problems = names.compactMapValues { delivery.health.problem(of: $0) }
         do {
             try await store.ping()
-            return HealthReport(status: .ok, database: "ok", providers: providers.names)
+            return HealthReport(status: problems.isEmpty ? .ok : .degraded, database: "ok", providers: names, providerProblems: problems)
         } catch {
-            return HealthReport(status: .degraded, database: error.message, providers: providers.names)
+            return HealthReport(status: .degraded, database: error.message, providers: names, providerProblems: problems)
         }
     }
 

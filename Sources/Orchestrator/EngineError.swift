@@ -7,6 +7,8 @@ package enum EngineError: Error, Sendable {
     /// Storage is down or refused; nothing was acknowledged.
     case storageUnavailable(String)
     case notFound(String)
+    /// The idempotency key was used before for a different request; nothing was stored.
+    case idempotencyConflict(String)
     case noDeliverableChannel(NoDeliverableChannel)
     case shuttingDown
 }

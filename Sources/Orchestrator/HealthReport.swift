@@ -12,10 +12,13 @@ package struct HealthReport: Sendable, Equatable {
     package var database: String
     /// The provider name for each channel.
     package var providers: [Channel: String]
+    /// Why a channel's provider is unhealthy, for those that are.
+    package var providerProblems: [Channel: String]
 
-    package init(status: Status, database: String, providers: [Channel: String]) {
+    package init(status: Status, database: String, providers: [Channel: String], providerProblems: [Channel: String] = [:]) {
         self.status = status
         self.database = database
         self.providers = providers
+        self.providerProblems = providerProblems
     }
 }

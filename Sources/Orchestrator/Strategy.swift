@@ -61,16 +61,56 @@ package struct Strategy: Sendable {
 
         let priority = min(10, (policy.basePriority[request.urgency] ?? 5) + (policy.priorityBoost[request.messageType] ?? 0))
         reasons.append("channels in order: \(Self.list(channels)); priority \(priority)")
-        var sendAt = now
-        if let requestedSendAt {
-            if requestedSendAt > now {
-                sendAt = requestedSendAt
-                reasons.append("request asks to send at \(WireJSON.format(requestedSendAt))")
-            } else {
-                reasons.append("requested send time has passed; sending now")
+        let timing = sendTime(request.urgency, preferences: preferences, now: now, requested: requestedSendAt)
+        reasons.append(contentsOf: timing.reasons)
+        let sendAt = timing.at
+        return Decision(channels: channels, sendAt: sendAt, priority: priority, reasons: reasons)
+    }
+
+    /// When to send, in the client's time zone: critical now, whatever the hour; high now; normal
+    /// within business hours; low at the policy's time of day. A requested time replaces the
+    /// urgency's rule. Then quiet hours defer everything but critical to their end.
+    func sendTime(
+        _ urgency: Urgency, preferences: ClientPreferences, now: Date, requested: Date?
+    ) -> (at: Date, reasons: [String]) {
+        let clock = LocalClock(preferences.timezone)
+        let zone = preferences.timezone.identifier
+        var at = now
+        var reasons: [String] = []
+        if let requested, requested > now {
+            at = requested
+            reasons.append("request asks to send at \(WireJSON.format(requested))")
+        } else if requested != nil {
+            reasons.append("requested send time has passed; sending now")
+        } else {
+            switch urgency {
+            case .critical, .high:
+                break
+            case .normal:
+                let (start, end) = (policy.businessHoursStart, policy.businessHoursEnd)
+                if !clock.isWithin(start, end, at: at) {
+                    at = clock.next(start, after: at)
+                    reasons.append("normal urgency waits for business hours \(start)-\(end) \(zone): \(WireJSON.format(at))")
+                }
+            case .low:
+                let time = policy.lowUrgencyTime
+                if clock.minutes(at: at) != time.minutesSinceMidnight {
+                    at = clock.next(time, after: at)
+                    reasons.append("low urgency is sent at \(time) \(zone): \(WireJSON.format(at))")
+                }
             }
         }
-        return Decision(channels: channels, sendAt: sendAt, priority: priority, reasons: reasons)
+        let (quietStart, quietEnd) = (preferences.quietHoursStart, preferences.quietHoursEnd)
+        if clock.isWithin(quietStart, quietEnd, at: at) {
+            if urgency == .critical {
+                reasons.append("critical: sent during quiet hours \(quietStart)-\(quietEnd) \(zone)")
+            } else {
+                at = clock.next(quietEnd, after: at)
+                reasons.append("quiet hours \(quietStart)-\(quietEnd) \(zone): deferred to \(WireJSON.format(at))")
+            }
+        }
+        if at <= now { reasons.append("send now") }
+        return (at, reasons)
     }
 
     private static func list(_ channels: [Channel]) -> String {

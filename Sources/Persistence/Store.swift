@@ -17,7 +17,13 @@ package import Foundation
 package protocol Store: Sendable {
     /// Writes a new communication with its first timeline event and the client's contacts; with a
     /// lease, the caller holds its work from the start (it is about to send it itself).
-    func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError)
+    ///
+    /// With an idempotency key on the communication, the key is recorded with `fingerprint` in the
+    /// same transaction; a key already recorded writes nothing and answers which communication it
+    /// belongs to, or that it was used for another request. Concurrent inserts with one key (several
+    /// sidecars included) store exactly one communication.
+    @discardableResult
+    func insert(_ communication: Communication, leasedTo lease: Lease?, fingerprint: Data?) async throws(StoreError) -> Idempotency.Insertion
 
     func communication(id: UUID) async throws(StoreError) -> Communication?
 
@@ -49,8 +55,9 @@ package protocol Store: Sendable {
     /// sidecar claimed the work), so the caller must stop sending.
     func renew(_ id: UUID, lease: Lease) async throws(StoreError) -> Bool
 
-    /// Gives held work back unfinished, due at once, for another claim (at shutdown).
-    func release(_ id: UUID, owner: String) async throws(StoreError)
+    /// Gives held work back unfinished for another claim: due again at `dueAt` (a retry after a
+    /// backoff), or when it was due before if nil. Nothing happens if `owner` no longer holds it.
+    func release(_ id: UUID, owner: String, dueAt: Date?) async throws(StoreError)
 
     /// Clients known to have used `address` (an email address or E.164 number), by its blind index.
     func clients(withAddress address: String) async throws(StoreError) -> [UUID]
@@ -64,4 +71,11 @@ package protocol Store: Sendable {
 
     /// Answers when the database does; for `health`.
     func ping() async throws(StoreError)
+}
+
+extension Store {
+    /// Inserts a communication without an idempotency key.
+    package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
+        try await insert(communication, leasedTo: lease, fingerprint: nil)
+    }
 }

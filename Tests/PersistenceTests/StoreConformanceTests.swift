@@ -209,7 +209,7 @@ struct StoreConformanceTests {
             let attempt = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: Self.start, latencyMilliseconds: 1, outcome: .sent)
             _ = try await store.record(attempt, for: sent.id, movingTo: .sent)
             _ = try await store.move(failed.id, to: .failed, channel: nil, detail: "every channel failed", at: Self.start)
-            try await store.release(released.id, owner: "a")
+            try await store.release(released.id, owner: "a", dueAt: nil)
             #expect(try await store.renew(sent.id, lease: Self.lease("a")) == false)
             let farLater = Self.start.addingTimeInterval(86_400)
             #expect(try await store.claimDue(by: farLater, for: Self.lease("b", from: farLater), limit: 10).map(\.id) == [released.id])
@@ -240,6 +240,37 @@ struct StoreConformanceTests {
             }
             #expect(claims.count == written.count)
             #expect(Set(claims) == written)
+        }
+    }
+
+    // MARK: - Idempotency
+
+    @Test("an idempotency key stores one communication, however often and however concurrently", arguments: StoreBackend.available)
+    func idempotency(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            func keyed(_ key: String) throws -> Communication {
+                var item = try communication()
+                item.idempotencyKey = key
+                return item
+            }
+            let first = try keyed("node-7")
+            let same = Data([1, 2, 3])
+            #expect(try await store.insert(first, leasedTo: nil, fingerprint: same) == .inserted)
+            #expect(try await store.insert(try keyed("node-7"), leasedTo: nil, fingerprint: same) == .existing(first.id))
+            #expect(try await store.insert(try keyed("node-7"), leasedTo: nil, fingerprint: Data([9])) == .conflict)
+
+            let racing = try (0..<8).map { _ in try keyed("node-8") }
+            let outcomes = try await withThrowingTaskGroup(of: Idempotency.Insertion.self) { group in
+                for item in racing {
+                    group.addTask { try await store.insert(item, leasedTo: nil, fingerprint: same) }
+                }
+                return try await group.reduce(into: [Idempotency.Insertion]()) { $0.append($1) }
+            }
+            let inserted = racing.filter { item in outcomes.contains(.existing(item.id)) }
+            #expect(outcomes.filter { $0 == .inserted }.count == 1)
+            #expect(inserted.count == 1 && outcomes.filter { $0 != .inserted }.allSatisfy { $0 == .existing(inserted[0].id) })
+            let stored = try await store.communications(matching: CommunicationQuery(limit: 100)).items.map(\.id)
+            #expect(stored.count == 2)
         }
     }
 }

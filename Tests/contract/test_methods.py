@@ -86,7 +86,7 @@ def test_the_message_type_and_the_preferred_channel_set_the_order(sidecar, ids):
     both = {"email": "priya@example.com", "phone": "+919876543210"}
     budget = sidecar.result("communicate", communicate_params(ids, message_type="budget_summary", urgency="high", recipient=both))
     assert budget["decision"]["channels"] == ["email", "whatsapp", "sms"]
-    preferred = sidecar.result("communicate", communicate_params(ids, urgency="normal", recipient=both, preferred_channel="whatsapp"))
+    preferred = sidecar.result("communicate", communicate_params(ids, recipient=both, preferred_channel="whatsapp"))
     assert preferred["decision"]["channels"][0] == "whatsapp" and preferred["channel_used"] == "whatsapp"
     assert "request asks for whatsapp first" in preferred["decision"]["reasons"]
 
@@ -190,6 +190,68 @@ def test_preferred_channels_from_preferences_come_first(sidecar, ids):
 
 
 def test_specified_methods_not_built_yet_say_so(sidecar):
-    for name in ["communications.cancel", "analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"]:
+    for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"]:
         error = sidecar.error(name, {})
         assert error["code"] == -32601 and "not implemented" in error["message"]
+
+
+def test_dry_run_decides_and_stores_nothing(sidecar, ids, workdir):
+    result = sidecar.result("communicate", communicate_params(ids, dry_run=True))
+    assert result["dry_run"] is True and result["decision"]["channels"] == ["email"]
+    assert sidecar.result("communications.list", {"plan_id": ids["plan_id"]})["communications"] == []
+    assert not (workdir / "outbox").exists()
+    assert not [n for n in sidecar.notifications if n["method"] == "communication.status"]
+
+
+def test_an_idempotency_key_sends_once_across_restarts(start, workdir, ids):
+    params = communicate_params(ids, idempotency_key="plan-1/node-welcome/run-1")
+    first = start()
+    original = first.result("communicate", params)
+    assert first.stop() == 0
+    second = start()
+    repeated = second.result("communicate", params)
+    assert repeated["communication_id"] == original["communication_id"]
+    assert repeated["status"] == "sent" and repeated["attempts"] == original["attempts"]
+    assert len(list((workdir / "outbox" / "email").glob("*.eml"))) == 1
+    changed = second.error("communicate", {**params, "context": {"client_name": "Someone Else"}})
+    assert changed["code"] == -32003 and "idempotency_key" in changed["data"]["reason"]
+    assert second.error("communicate", {**params, "idempotency_key": ""})["data"]["field"] == "idempotency_key"
+
+
+def test_normal_urgency_waits_for_business_hours_in_the_clients_time_zone(sidecar, ids):
+    """With the real clock: a zone where it is now between 18:00 and 22:00 (after business hours,
+    before quiet hours) sends at the next 09:00 there."""
+    import datetime
+    import zoneinfo
+    zones = ["Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
+             "America/New_York", "America/Halifax", "America/Sao_Paulo", "Atlantic/South_Georgia", "Atlantic/Azores",
+             "Europe/London", "Europe/Paris", "Europe/Athens", "Europe/Moscow", "Asia/Dubai", "Asia/Karachi",
+             "Asia/Dhaka", "Asia/Bangkok", "Asia/Shanghai", "Asia/Tokyo", "Australia/Brisbane", "Pacific/Noumea",
+             "Pacific/Auckland"]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    zone = next(z for z in zones if 18 <= now.astimezone(zoneinfo.ZoneInfo(z)).hour < 21)
+    local = now.astimezone(zoneinfo.ZoneInfo(zone))
+    nine = (local + datetime.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    sidecar.result("preferences.update", {"client_id": ids["client_id"], "timezone": zone})
+    result = sidecar.result("communicate", communicate_params(ids, urgency="normal"))
+    assert result["status"] == "scheduled" and result["attempts"] == []
+    expected = nine.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert result["scheduled_for"] == expected
+    assert any(r.startswith("normal urgency waits for business hours 09:00-18:00 " + zone) for r in result["decision"]["reasons"])
+
+
+def test_cancel_stops_a_scheduled_communication_and_leaves_a_sent_one(start, ids, workdir):
+    import datetime
+    process = start(env={"SEND_POLL_MS": "100"})
+    soon = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)).isoformat().replace("+00:00", "Z")
+    scheduled = process.result("communicate", communicate_params(ids, send_at=soon))
+    sent = process.result("communicate", communicate_params(ids))
+    cancelled = process.result("communications.cancel", {"communication_id": scheduled["communication_id"]})
+    assert cancelled == {"communication_id": scheduled["communication_id"], "status": "cancelled"}
+    assert process.result("communications.cancel", {"communication_id": sent["communication_id"]})["status"] == "sent"
+    assert process.call("communications.cancel", {"communication_id": str(__import__("uuid").uuid4())})["error"]["code"] == -32002
+    import time
+    time.sleep(3)
+    record = process.result("communications.get", {"communication_id": scheduled["communication_id"]})
+    assert record["status"] == "cancelled" and record["attempts"] == []
+    assert len(list((workdir / "outbox" / "email").glob("*.eml"))) == 1

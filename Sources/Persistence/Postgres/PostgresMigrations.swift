@@ -92,7 +92,7 @@ enum PostgresMigrations {
             CREATE TABLE idempotency_keys (
               key text PRIMARY KEY,
               request_hash bytea NOT NULL,
-              communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+              communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
               created_at bigint NOT NULL
             )
             """,

@@ -37,9 +37,28 @@ package final class PostgresStore: Store, Service {
         try await within { try await PostgresMigrations.apply(on: self.client, cipher: self.cipher, logger: self.logger) }
     }
 
-    package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
+    package func insert(
+        _ communication: Communication, leasedTo lease: Lease?, fingerprint: Data?
+    ) async throws(StoreError) -> Idempotency.Insertion {
         let (cipher, encoder) = (self.cipher, self.encoder)
-        try await transaction { connection, logger in
+        return try await transaction { connection, logger -> Idempotency.Insertion in
+            if let idempotencyKey = communication.idempotencyKey {
+                // The key first: a concurrent insert of the same key (in any sidecar) waits here for
+                // the other transaction, then finds its row. The key's reference to the communication
+                // is checked at commit, once the communication is written below.
+                let (id, hash, now) = (communication.id.key, fingerprint ?? Data(), communication.createdAt.millisecondsSince1970)
+                let claimed = try await connection.query("""
+                    INSERT INTO idempotency_keys (key, request_hash, communication_id, created_at)
+                    VALUES (\(idempotencyKey), \(hash), \(id), \(now)) ON CONFLICT (key) DO NOTHING RETURNING key
+                    """, logger: logger).collect()
+                if claimed.isEmpty {
+                    guard let used = try await connection.query(
+                        "SELECT communication_id, request_hash FROM idempotency_keys WHERE key = \(idempotencyKey)", logger: logger
+                    ).collect().first else { return .conflict }
+                    let (usedID, usedHash) = try used.decode((String, Data).self)
+                    return Idempotency.repeat(of: usedID, stored: usedHash, fingerprint: fingerprint)
+                }
+            }
             let key = try await Self.clientKey(communication.clientID.key, cipher: cipher, creating: true, on: connection, logger: logger)!
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             try await connection.query("""
@@ -62,6 +81,7 @@ package final class PostgresStore: Store, Service {
                     ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
                     """, logger: logger)
             }
+            return .inserted
         }
     }
 
@@ -113,13 +133,14 @@ package final class PostgresStore: Store, Service {
         }
     }
 
-    package func release(_ id: UUID, owner: String) async throws(StoreError) {
-        let key = id.key
+    package func release(_ id: UUID, owner: String, dueAt: Date?) async throws(StoreError) {
+        let (key, due) = (id.key, dueAt?.millisecondsSince1970)
         _ = try await connection { connection, logger in
-            try await connection.query(
-                "UPDATE communications SET lease_owner = NULL, lease_expires_at = NULL WHERE id = \(key) AND lease_owner = \(owner)",
-                logger: logger
-            )
+            try await connection.query("""
+                UPDATE communications SET lease_owner = NULL, lease_expires_at = NULL,
+                  next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL ELSE coalesce(\(due)::bigint, next_attempt_at) END
+                WHERE id = \(key) AND lease_owner = \(owner)
+                """, logger: logger)
         }
     }
 

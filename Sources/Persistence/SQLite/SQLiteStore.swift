@@ -38,9 +38,17 @@ package final class SQLiteStore: Store {
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
     }
 
-    package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
+    package func insert(
+        _ communication: Communication, leasedTo lease: Lease?, fingerprint: Data?
+    ) async throws(StoreError) -> Idempotency.Insertion {
         let (cipher, encoder) = (self.cipher, self.encoder)
-        try await write { db in
+        return try await write { db -> Idempotency.Insertion in
+            // One writer at a time: no other insert can take the key between this check and the insert.
+            if let key = communication.idempotencyKey,
+                let used = try Row.fetchOne(db, sql: "SELECT communication_id, request_hash FROM idempotency_keys WHERE key = ?", arguments: [key])
+            {
+                return Idempotency.repeat(of: used["communication_id"], stored: used["request_hash"], fingerprint: fingerprint)
+            }
             let key = try Self.clientKey(communication.clientID.key, cipher: cipher, creating: true, in: db)!
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             try db.execute(
@@ -59,6 +67,13 @@ package final class SQLiteStore: Store {
             for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
                 try Self.upsert(contact, in: db)
             }
+            if let idempotencyKey = communication.idempotencyKey {
+                try db.execute(
+                    sql: "INSERT INTO idempotency_keys (key, request_hash, communication_id, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [idempotencyKey, fingerprint ?? Data(), row.id, row.createdAt]
+                )
+            }
+            return .inserted
         }
     }
 
@@ -99,11 +114,15 @@ package final class SQLiteStore: Store {
         }
     }
 
-    package func release(_ id: UUID, owner: String) async throws(StoreError) {
+    package func release(_ id: UUID, owner: String, dueAt: Date?) async throws(StoreError) {
         try await write { db in
             try db.execute(
-                sql: "UPDATE communications SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?",
-                arguments: [id.key, owner]
+                sql: """
+                    UPDATE communications SET lease_owner = NULL, lease_expires_at = NULL,
+                      next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL ELSE coalesce(?, next_attempt_at) END
+                    WHERE id = ? AND lease_owner = ?
+                    """,
+                arguments: [dueAt?.millisecondsSince1970, id.key, owner]
             )
         }
     }

@@ -1,4 +1,4 @@
-import CRMModel
+package import CRMModel
 import Foundation
 import Orchestrator
 
@@ -18,6 +18,8 @@ package enum Communicate: RPCMethod {
         var preferredChannel: Channel?
         var sendAt: Date?
         var wait: Bool?
+        var dryRun: Bool?
+        var idempotencyKey: String?
 
         package enum CodingKeys: String, CodingKey, CaseIterable {
             case planID = "plan_id"
@@ -29,10 +31,34 @@ package enum Communicate: RPCMethod {
             case preferredChannel = "preferred_channel"
             case sendAt = "send_at"
             case wait
+            case dryRun = "dry_run"
+            case idempotencyKey = "idempotency_key"
         }
     }
 
-    package struct Result: Encodable, Sendable {
+    /// A stored communication's state, or with `dry_run` only the decision.
+    package enum Result: Encodable, Sendable {
+        case communication(Outcome)
+        case dryRun(Decision)
+
+        enum CodingKeys: String, CodingKey {
+            case dryRun = "dry_run"
+            case decision
+        }
+
+        package func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .communication(let outcome):
+                try outcome.encode(to: encoder)
+            case .dryRun(let decision):
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(true, forKey: .dryRun)
+                try container.encode(decision, forKey: .decision)
+            }
+        }
+    }
+
+    package struct Outcome: Encodable, Sendable {
         var communicationID: UUID
         var status: CommunicationStatus
         var channelUsed: Channel?
@@ -65,6 +91,9 @@ package enum Communicate: RPCMethod {
         if params.recipient.isEmpty {
             throw .invalidParams(FieldError(field: "recipient", reason: "must have at least one of email, phone, whatsapp"))
         }
+        if let key = params.idempotencyKey, key.isEmpty || key.utf8.count > 255 || key.contains(where: \.isNewline) {
+            throw .invalidParams(FieldError(field: "idempotency_key", reason: "must be 1 to 255 bytes on one line"))
+        }
         let request = CommunicationRequest(
             planID: params.planID,
             clientID: params.clientID,
@@ -72,18 +101,22 @@ package enum Communicate: RPCMethod {
             urgency: params.urgency,
             recipient: params.recipient,
             context: params.context ?? [:],
-            preferredChannel: params.preferredChannel
+            preferredChannel: params.preferredChannel,
+            idempotencyKey: params.idempotencyKey
         )
         do {
+            if params.dryRun == true {
+                return .dryRun(try await context.engine.decide(request, sendAt: params.sendAt))
+            }
             let communication = try await context.engine.communicate(request, sendAt: params.sendAt, wait: params.wait ?? true)
-            return Result(
+            return .communication(Outcome(
                 communicationID: communication.id,
                 status: communication.status,
                 channelUsed: communication.channelUsed,
                 scheduledFor: communication.status == .scheduled ? communication.decision.sendAt : nil,
                 decision: communication.decision,
                 attempts: communication.attempts
-            )
+            ))
         } catch {
             throw RPCError(error)
         }

@@ -32,7 +32,10 @@ package enum Health: RPCMethod {
         ]
         for channel in Channel.allCases {
             let provider = report.providers[channel]
-            components[channel.rawValue] = Component(status: provider == nil ? "down" : "ok", provider: provider ?? "none")
+            let problem = report.providerProblems[channel]
+            components[channel.rawValue] = Component(
+                status: provider == nil || problem != nil ? "down" : "ok", provider: provider ?? "none", detail: problem
+            )
         }
         return Result(
             status: report.status.rawValue,

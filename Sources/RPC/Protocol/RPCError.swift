@@ -66,6 +66,10 @@ package struct RPCError: Error, Sendable, Equatable, Encodable {
         RPCError(code: -32001, message: "Storage unavailable; nothing was stored, retry later", data: Self.reason(reason))
     }
 
+    package static func idempotencyConflict(_ reason: String) -> RPCError {
+        RPCError(code: -32003, message: "The idempotency key was used before with a different request", data: Self.reason(reason))
+    }
+
     package static func notFound(_ reason: String) -> RPCError {
         RPCError(code: -32002, message: "Not found: \(reason)", data: Self.reason(reason))
     }

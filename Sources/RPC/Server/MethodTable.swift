@@ -49,9 +49,10 @@ package struct MethodTable: Sendable {
         table.register(Communicate.self)
         table.register(CommunicationsGet.self)
         table.register(CommunicationsList.self)
+        table.register(CommunicationsCancel.self)
         table.register(PreferencesGet.self)
         table.register(PreferencesUpdate.self)
-        for name in ["communications.cancel", "analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"] {
+        for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"] {
             table.registerNotImplemented(name)
         }
         return table

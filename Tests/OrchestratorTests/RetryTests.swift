@@ -1,0 +1,155 @@
+import Channels
+import CRMModel
+import Foundation
+import Logging
+import Orchestrator
+import Persistence
+import Synchronization
+import Testing
+
+/// Retries and fallback against providers that fail in scripted ways, on a real (SQLite) store, with
+/// an injected clock and no jitter, so every attempt and every delay is exact.
+@Suite("Delivery retries, waits and falls back by the failure's category")
+struct RetryTests {
+    /// A provider that answers from a script, one entry a call; `nil` accepts the message.
+    final class ScriptedProvider: ChannelProvider, Sendable {
+        let channel: Channel
+        let name: String
+        private let script: Mutex<[ProviderError?]>
+
+        init(_ channel: Channel, name: String? = nil, _ script: [ProviderError?]) {
+            self.channel = channel
+            self.name = name ?? "scripted-\(channel.rawValue)"
+            self.script = Mutex(script)
+        }
+
+        func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
+            let next = script.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+            if let next { throw next }
+            return ProviderReceipt(providerMessageID: "\(name)-\(message.attempt)")
+        }
+    }
+
+    final class Clock: Sendable {
+        let time = Mutex(Date(timeIntervalSince1970: 1_764_072_000))
+        var now: Date { time.withLock { $0 } }
+        func advance(to date: Date) { time.withLock { $0 = date } }
+    }
+
+    struct NoEvents: EngineEventSink {
+        func publish(_ event: EngineEvent) async {}
+    }
+
+    let clock = Clock()
+    let lease = WorkLeasing(owner: "test", duration: .seconds(30))
+
+    func delivery(_ providers: [any ChannelProvider], store: any Store, health: ProviderHealth = ProviderHealth()) throws -> Delivery {
+        let clock = self.clock
+        return Delivery(
+            store: store, providers: ProviderRegistry(providers), renderer: try TemplateRenderer(), events: NoEvents(),
+            leasing: lease, health: health, now: { clock.now }, jitter: { _ in 1 },
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+    }
+
+    func store() throws -> SQLiteStore {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-retry-\(UUID().uuidString).sqlite").path
+        let cipher = FieldCipher(master: try MasterKey(secret: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="))
+        return try SQLiteStore(path: path, cipher: cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    /// Stores a communication for `channels`, then runs deliveries as the send loop would: each time
+    /// the work falls due, the clock moves there and the work is claimed and delivered again.
+    func run(_ channels: [Channel], providers: [any ChannelProvider], health: ProviderHealth = ProviderHealth()) async throws
+        -> (Communication, [(attempt: Int, channel: Channel, at: TimeInterval, category: String?)])
+    {
+        let store = try store()
+        let start = clock.now
+        let request = CommunicationRequest(
+            planID: UUID(), clientID: UUID(), messageType: .welcome, urgency: .critical,
+            recipient: Recipient(email: try EmailAddress(validating: "priya@example.com"), phone: try PhoneNumber(validating: "+919876543210"))
+        )
+        let decision = Decision(channels: channels, sendAt: start, priority: 10, reasons: [])
+        var communication = Communication(id: UUID(), request: request, decision: decision, status: .queued, createdAt: start)
+        try await store.insert(communication, leasedTo: lease.lease(from: start))
+        let delivery = try delivery(providers, store: store, health: health)
+        communication = try await delivery.deliver(communication, lease: lease.lease(from: start))
+        var rounds = 0
+        while communication.status == .queued, rounds < 20 {
+            rounds += 1
+            // The next due time: claim a little later each round until the work comes back.
+            var claimed: [Communication] = []
+            var probe = clock.now
+            while claimed.isEmpty, probe < start.addingTimeInterval(86_400) {
+                probe = probe.addingTimeInterval(1)
+                claimed = try await store.claimDue(by: probe, for: lease.lease(from: probe), limit: 1)
+            }
+            guard let next = claimed.first else { break }
+            clock.advance(to: probe)
+            communication = try await delivery.deliver(next, lease: lease.lease(from: probe))
+        }
+        let stored = try #require(try await store.communication(id: communication.id))
+        return (stored, stored.attempts.map { ($0.number, $0.channel, $0.startedAt.timeIntervalSince(start).rounded(), $0.errorCategory) })
+    }
+
+    @Test("transient twice, then success: three attempts on one channel, 60 s and 300 s apart")
+    func transientThenSuccess() async throws {
+        let flaky = ScriptedProvider(.email, [ProviderError(.transient, "421 try later"), ProviderError(.transient, "421 try later"), nil])
+        let (communication, attempts) = try await run([.email, .sms], providers: [flaky, ScriptedProvider(.sms, [])])
+        #expect(communication.status == .sent && communication.channelUsed == .email)
+        #expect(attempts.map(\.at) == [0, 60, 360])
+        #expect(attempts.map(\.category) == ["transient", "transient", nil])
+    }
+
+    @Test("transient three times: the channel is given up for the next one")
+    func transientExhausted() async throws {
+        let down = ScriptedProvider(.email, Array(repeating: ProviderError(.transient, "connection refused"), count: 3))
+        let (communication, attempts) = try await run([.email, .sms], providers: [down, ScriptedProvider(.sms, [])])
+        #expect(communication.status == .sent && communication.channelUsed == .sms)
+        #expect(attempts.map(\.channel) == [.email, .email, .email, .sms])
+        #expect(attempts.map(\.at) == [0, 60, 360, 360])
+    }
+
+    @Test("permanent: straight to the next channel, no retry")
+    func permanent() async throws {
+        let refusing = ScriptedProvider(.sms, [ProviderError(.invalidRecipient, "21211 invalid 'To' number")])
+        let (communication, attempts) = try await run([.sms, .email], providers: [refusing, ScriptedProvider(.email, [])])
+        #expect(communication.channelUsed == .email)
+        #expect(attempts.map(\.channel) == [.sms, .email] && attempts.map(\.at) == [0, 0])
+    }
+
+    @Test("429 with Retry-After waits that long and does not use up an attempt")
+    func rateLimited() async throws {
+        let busy = ScriptedProvider(.whatsapp, [
+            ProviderError(.rateLimited, "429", retryAfter: 30), ProviderError(.transient, "503"),
+            ProviderError(.rateLimited, "429", retryAfter: 45), ProviderError(.transient, "503"), nil,
+        ])
+        let (communication, attempts) = try await run([.whatsapp], providers: [busy])
+        #expect(communication.status == .sent)
+        // 30 s as asked; 60 s after the first transient; 45 s as asked; 300 s after the second.
+        #expect(attempts.map(\.at) == [0, 30, 90, 135, 435])
+    }
+
+    @Test("an auth failure marks the provider unhealthy and falls back; later messages skip it")
+    func auth() async throws {
+        let health = ProviderHealth()
+        let locked = ScriptedProvider(.email, [ProviderError(.auth, "535 authentication failed")])
+        let sms = ScriptedProvider(.sms, [])
+        let (first, attempts) = try await run([.email, .sms], providers: [locked, sms], health: health)
+        #expect(first.channelUsed == .sms && attempts.map(\.channel) == [.email, .sms])
+        #expect(health.problem(of: "scripted-email")?.contains("535") == true)
+        let (second, again) = try await run([.email, .sms], providers: [locked, sms], health: health)
+        #expect(second.channelUsed == .sms && again.map(\.channel) == [.sms])
+    }
+
+    @Test("every channel given up: failed, with the reason of each")
+    func everyChannelFails() async throws {
+        let (communication, _) = try await run([.sms, .email], providers: [
+            ScriptedProvider(.sms, [ProviderError(.permanent, "21610 unsubscribed recipient")]),
+            ScriptedProvider(.email, [ProviderError(.permanent, "550 mailbox unavailable")]),
+        ])
+        #expect(communication.status == .failed)
+        let detail = try #require(communication.events.last?.detail)
+        #expect(detail.contains("21610") && detail.contains("550"))
+    }
+}
