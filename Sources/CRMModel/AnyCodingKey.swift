@@ -1,13 +1,13 @@
 /// A coding key for any name, to see which keys an object really has.
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
+package struct AnyCodingKey: CodingKey {
+    package var stringValue: String
+    package var intValue: Int?
 
-    init(stringValue: String) {
+    package init(stringValue: String) {
         self.stringValue = stringValue
     }
 
-    init?(intValue: Int) {
+    package init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
     }

@@ -1,6 +1,8 @@
 import Channels
+import CRMModel
 import Foundation
 import Logging
+import Orchestrator
 import Persistence
 
 /// The sidecar's settings, from the environment and a `.env` file in the working directory (the
@@ -23,6 +25,8 @@ struct Configuration {
     var leaseDuration: Duration
     var sendConcurrency: Int
     var pollInterval: Duration
+    /// The seed's policy, with POLICY_FILE's sections put in.
+    var policy: Policy
 
     struct Problem: Error, CustomStringConvertible {
         var variable: String
@@ -43,6 +47,7 @@ struct Configuration {
         ("DB_ENCRYPTION_KEY", "the master key for contact details and message content at rest: 32 bytes in base64 (openssl rand -base64 32) or a passphrase of 32+ characters. Required with PostgreSQL; with SQLite, a key is generated into <database>.key (0600) when unset"),
         ("WORK_LEASE_SECONDS", "how long a sidecar holds a claimed send before others may take it over; must outlast a provider call (default: 60)"),
         ("SEND_CONCURRENCY", "how many queued sends one sidecar runs at once (default: 8)"),
+        ("POLICY_FILE", "a JSON file whose sections replace parts of the seed's policy: channel_order, message_type_first_channel, priority, business_hours, low_urgency_time, retry"),
         ("SEND_POLL_MS", "how often the work queue is checked for due sends, in milliseconds (default: 1000)"),
     ]
 
@@ -86,6 +91,16 @@ struct Configuration {
         leaseDuration = .seconds(try integer("WORK_LEASE_SECONDS", default: 60, range: 2...3600))
         sendConcurrency = try integer("SEND_CONCURRENCY", default: 8, range: 1...256)
         pollInterval = .milliseconds(try integer("SEND_POLL_MS", default: 1000, range: 20...60_000))
+
+        if let path = value("POLICY_FILE") {
+            do {
+                policy = try PolicyFile.load(URL(fileURLWithPath: path))
+            } catch {
+                throw Problem(variable: "POLICY_FILE", reason: "\(path): \(error.field.isEmpty ? "" : error.field + " ")\(error.reason)")
+            }
+        } else {
+            policy = .seed
+        }
 
         if let secret = value("DB_ENCRYPTION_KEY") {
             do {

@@ -39,14 +39,14 @@ struct Serve: AsyncParsableCommand {
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
         let delivery = Delivery(
             store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
-            now: { Date() }, logger: logger
+            retry: configuration.policy.retry, now: { Date() }, logger: logger
         )
         let sendLoop = SendLoop(
             store: store, delivery: delivery, leasing: leasing, concurrency: configuration.sendConcurrency,
             pollInterval: configuration.pollInterval, ready: { try await opened.prepare() }, logger: logger
         )
         let engine = Engine(
-            store: store, strategy: Strategy(), delivery: delivery, sendLoop: sendLoop, events: notifications, logger: logger
+            store: store, strategy: Strategy(policy: configuration.policy), delivery: delivery, sendLoop: sendLoop, events: notifications, logger: logger
         )
         let server = RPCServer(
             methods: .standard,

@@ -14,6 +14,7 @@ package struct Policy: Sendable, Equatable {
     package var businessHoursEnd: LocalTime
     /// In the client's time zone: low urgency is sent at this time of day.
     package var lowUrgencyTime: LocalTime
+    package var retry: RetryPolicy
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -22,7 +23,8 @@ package struct Policy: Sendable, Equatable {
         priorityBoost: [MessageType: Int],
         businessHoursStart: LocalTime = LocalTime(hour: 9, minute: 0),
         businessHoursEnd: LocalTime = LocalTime(hour: 18, minute: 0),
-        lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0)
+        lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0),
+        retry: RetryPolicy = RetryPolicy()
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -31,6 +33,7 @@ package struct Policy: Sendable, Equatable {
         self.businessHoursStart = businessHoursStart
         self.businessHoursEnd = businessHoursEnd
         self.lowUrgencyTime = lowUrgencyTime
+        self.retry = retry
     }
 
     package static let seed = Policy(

@@ -1,0 +1,186 @@
+package import CRMModel
+package import Foundation
+
+/// A policy file (POLICY_FILE, JSON): each section present replaces that part of the seed's policy,
+/// the rest stays as the seed has it. Unknown keys are refused, so a misspelt section is never
+/// silently ignored.
+///
+/// ```json
+/// {
+///   "channel_order": {"critical": ["sms", "whatsapp", "email"]},
+///   "message_type_first_channel": {"reminder": "sms"},
+///   "priority": {"base": {"normal": 5}, "boost": {"error_notification": 2}},
+///   "business_hours": {"start": "09:00", "end": "18:00"},
+///   "low_urgency_time": "09:00",
+///   "retry": {"attempts_per_channel": 3, "delays_seconds": [60, 300, 900], "max_delay_seconds": 900,
+///             "rate_limit_multiplier": 2, "jitter": 0.1}
+/// }
+/// ```
+package struct PolicyFile: Decodable {
+    struct Priority: Decodable {
+        var base: [String: Int]?
+        var boost: [String: Int]?
+    }
+
+    struct Hours: Decodable {
+        var start: LocalTime
+        var end: LocalTime
+    }
+
+    struct Retry: Decodable {
+        var attemptsPerChannel: Int?
+        var delaysSeconds: [Double]?
+        var maxDelaySeconds: Double?
+        var rateLimitMultiplier: Double?
+        var jitter: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case attemptsPerChannel = "attempts_per_channel"
+            case delaysSeconds = "delays_seconds"
+            case maxDelaySeconds = "max_delay_seconds"
+            case rateLimitMultiplier = "rate_limit_multiplier"
+            case jitter
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            attemptsPerChannel = try container.decodeIfPresent(Int.self, forKey: .attemptsPerChannel)
+            delaysSeconds = try container.decodeIfPresent([Double].self, forKey: .delaysSeconds)
+            maxDelaySeconds = try container.decodeIfPresent(Double.self, forKey: .maxDelaySeconds)
+            rateLimitMultiplier = try container.decodeIfPresent(Double.self, forKey: .rateLimitMultiplier)
+            jitter = try container.decodeIfPresent(Double.self, forKey: .jitter)
+        }
+    }
+
+    var channelOrder: [String: [Channel]]?
+    var messageTypeFirstChannel: [String: Channel]?
+    var priority: Priority?
+    var businessHours: Hours?
+    var lowUrgencyTime: LocalTime?
+    var retry: Retry?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case channelOrder = "channel_order"
+        case messageTypeFirstChannel = "message_type_first_channel"
+        case priority
+        case businessHours = "business_hours"
+        case lowUrgencyTime = "low_urgency_time"
+        case retry
+    }
+
+    package init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        channelOrder = try container.decodeIfPresent([String: [Channel]].self, forKey: .channelOrder)
+        messageTypeFirstChannel = try container.decodeIfPresent([String: Channel].self, forKey: .messageTypeFirstChannel)
+        priority = try container.decodeIfPresent(Priority.self, forKey: .priority)
+        businessHours = try container.decodeIfPresent(Hours.self, forKey: .businessHours)
+        lowUrgencyTime = try container.decodeIfPresent(LocalTime.self, forKey: .lowUrgencyTime)
+        retry = try container.decodeIfPresent(Retry.self, forKey: .retry)
+    }
+
+    static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
+        for key in try decoder.container(keyedBy: AnyCodingKey.self).allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath + [key], debugDescription: "is not a policy setting; accepted: \(known.joined(separator: ", "))"
+            ))
+        }
+    }
+
+    /// The seed's policy with this file's sections put in.
+    package func applied(to base: Policy) throws(FieldError) -> Policy {
+        var policy = base
+        func urgency(_ name: String, _ section: String) throws(FieldError) -> Urgency {
+            guard let value = Urgency(rawValue: name) else {
+                throw FieldError(field: "\(section).\(name)", reason: "is not an urgency; accepted: \(Urgency.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+        func messageType(_ name: String, _ section: String) throws(FieldError) -> MessageType {
+            guard let value = MessageType(rawValue: name) else {
+                throw FieldError(field: "\(section).\(name)", reason: "is not a message type; accepted: \(MessageType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+        for (name, order) in channelOrder ?? [:] {
+            guard !order.isEmpty, Set(order).count == order.count else {
+                throw FieldError(field: "channel_order.\(name)", reason: "must list channels, each at most once")
+            }
+            policy.channelOrder[try urgency(name, "channel_order")] = order
+        }
+        for (name, channel) in messageTypeFirstChannel ?? [:] {
+            policy.messageTypeFirstChannel[try messageType(name, "message_type_first_channel")] = channel
+        }
+        for (name, value) in priority?.base ?? [:] {
+            guard (1...10).contains(value) else { throw FieldError(field: "priority.base.\(name)", reason: "must be 1 to 10") }
+            policy.basePriority[try urgency(name, "priority.base")] = value
+        }
+        for (name, value) in priority?.boost ?? [:] {
+            guard (0...9).contains(value) else { throw FieldError(field: "priority.boost.\(name)", reason: "must be 0 to 9") }
+            policy.priorityBoost[try messageType(name, "priority.boost")] = value
+        }
+        if let businessHours {
+            guard businessHours.start < businessHours.end else {
+                throw FieldError(field: "business_hours", reason: "must start before it ends, within one day")
+            }
+            policy.businessHoursStart = businessHours.start
+            policy.businessHoursEnd = businessHours.end
+        }
+        if let lowUrgencyTime { policy.lowUrgencyTime = lowUrgencyTime }
+        if let retry {
+            if let attempts = retry.attemptsPerChannel {
+                guard (1...20).contains(attempts) else { throw FieldError(field: "retry.attempts_per_channel", reason: "must be 1 to 20") }
+                policy.retry.attemptsPerChannel = attempts
+            }
+            if let delays = retry.delaysSeconds {
+                guard !delays.isEmpty, delays.allSatisfy({ $0 >= 0 && $0 <= 86_400 }) else {
+                    throw FieldError(field: "retry.delays_seconds", reason: "must list waits from 0 to 86400 seconds")
+                }
+                policy.retry.delays = delays
+            }
+            if let maximum = retry.maxDelaySeconds {
+                guard maximum >= 0 else { throw FieldError(field: "retry.max_delay_seconds", reason: "must be 0 or more") }
+                policy.retry.maximumDelay = maximum
+            }
+            if let multiplier = retry.rateLimitMultiplier {
+                guard multiplier >= 1 else { throw FieldError(field: "retry.rate_limit_multiplier", reason: "must be 1 or more") }
+                policy.retry.rateLimitMultiplier = multiplier
+            }
+            if let jitter = retry.jitter {
+                guard (0...0.5).contains(jitter) else { throw FieldError(field: "retry.jitter", reason: "must be 0 to 0.5") }
+                policy.retry.jitter = jitter
+            }
+        }
+        return policy
+    }
+
+    /// Reads the policy file at `url` over `base`; every problem names the setting.
+    package static func load(_ url: URL, over base: Policy = .seed) throws(FieldError) -> Policy {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw FieldError(field: "", reason: "cannot be read: \(error.localizedDescription)")
+        }
+        let file: PolicyFile
+        do {
+            file = try WireJSON.makeDecoder().decode(PolicyFile.self, from: data)
+        } catch let DecodingError.dataCorrupted(context) {
+            throw FieldError(field: Self.path(context.codingPath), reason: context.codingPath.isEmpty ? "is not JSON" : context.debugDescription)
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw FieldError(field: Self.path(context.codingPath), reason: "must be \(type)")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw FieldError(field: Self.path(context.codingPath), reason: "must not be null")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw FieldError(field: Self.path(context.codingPath + [key]), reason: "is required")
+        } catch {
+            throw FieldError(field: "", reason: "is not a policy file: \(error)")
+        }
+        return try file.applied(to: base)
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.reduce(into: "") { path, key in
+            if let index = key.intValue { path += "[\(index)]" } else { path += (path.isEmpty ? "" : ".") + key.stringValue }
+        }
+    }
+}
