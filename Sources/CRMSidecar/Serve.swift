@@ -39,7 +39,8 @@ struct Serve: AsyncParsableCommand {
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
         let delivery = Delivery(
             store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
-            retry: configuration.policy.retry, now: { Date() }, logger: logger
+            retry: configuration.policy.retry, rateLimiter: RateLimiter(limits: configuration.policy.rateLimits),
+            now: { Date() }, logger: logger
         )
         let sendLoop = SendLoop(
             store: store, delivery: delivery, leasing: leasing, concurrency: configuration.sendConcurrency,

@@ -22,6 +22,7 @@ package struct Delivery: Sendable {
     package var leasing: WorkLeasing
     package var retry: RetryPolicy
     package var health: ProviderHealth
+    package var rateLimiter: RateLimiter
     package var now: @Sendable () -> Date
     /// A factor in 1 ± `retry.jitter` for each backoff; injected so tests can see exact delays.
     package var jitter: @Sendable (ClosedRange<Double>) -> Double
@@ -30,7 +31,7 @@ package struct Delivery: Sendable {
     package init(
         store: any Store, providers: ProviderRegistry, renderer: TemplateRenderer, events: any EngineEventSink,
         leasing: WorkLeasing, retry: RetryPolicy = RetryPolicy(), health: ProviderHealth = ProviderHealth(),
-        now: @escaping @Sendable () -> Date,
+        rateLimiter: RateLimiter = RateLimiter(), now: @escaping @Sendable () -> Date,
         jitter: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
         logger: Logger
     ) {
@@ -41,6 +42,7 @@ package struct Delivery: Sendable {
         self.leasing = leasing
         self.retry = retry
         self.health = health
+        self.rateLimiter = rateLimiter
         self.now = now
         self.jitter = jitter
         self.logger = logger
@@ -88,6 +90,8 @@ package struct Delivery: Sendable {
                 to: address,
                 content: renderer.render(communication.messageType, for: channel, context: communication.context)
             )
+            // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
+            do { try await rateLimiter.acquire(provider.name) } catch { return communication }
             let started = now()
             let attempt: Attempt
             var failure: ProviderError?
@@ -130,6 +134,7 @@ package struct Delivery: Sendable {
             case .rateLimited:
                 // The provider's own Retry-After when it gave one; otherwise the backoff, doubled.
                 let wait = failure.retryAfter ?? backoff(retry.delay(afterFailure: transientFailures + 1) * retry.rateLimitMultiplier)
+                if let asked = failure.retryAfter { rateLimiter.pause(provider.name, for: asked) }
                 logger.warning("provider asked to slow down; waiting", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
                 return try await retryLater(communication, lease: lease, after: wait)
             case .auth:

@@ -15,6 +15,8 @@ package struct Policy: Sendable, Equatable {
     /// In the client's time zone: low urgency is sent at this time of day.
     package var lowUrgencyTime: LocalTime
     package var retry: RetryPolicy
+    /// Sends allowed per provider name; providers not named are not limited.
+    package var rateLimits: [String: RateLimiter.Limit]
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -24,7 +26,8 @@ package struct Policy: Sendable, Equatable {
         businessHoursStart: LocalTime = LocalTime(hour: 9, minute: 0),
         businessHoursEnd: LocalTime = LocalTime(hour: 18, minute: 0),
         lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0),
-        retry: RetryPolicy = RetryPolicy()
+        retry: RetryPolicy = RetryPolicy(),
+        rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -34,6 +37,7 @@ package struct Policy: Sendable, Equatable {
         self.businessHoursEnd = businessHoursEnd
         self.lowUrgencyTime = lowUrgencyTime
         self.retry = retry
+        self.rateLimits = rateLimits
     }
 
     package static let seed = Policy(

@@ -13,7 +13,8 @@ package import Foundation
 ///   "business_hours": {"start": "09:00", "end": "18:00"},
 ///   "low_urgency_time": "09:00",
 ///   "retry": {"attempts_per_channel": 3, "delays_seconds": [60, 300, 900], "max_delay_seconds": 900,
-///             "rate_limit_multiplier": 2, "jitter": 0.1}
+///             "rate_limit_multiplier": 2, "jitter": 0.1},
+///   "rate_limits": {"twilio": {"per_minute": 60}, "whatsapp": {"per_minute": 80}, "smtp": {"per_second": 10}}
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -53,12 +54,30 @@ package struct PolicyFile: Decodable {
         }
     }
 
+    struct RateLimit: Decodable {
+        var perSecond: Int?
+        var perMinute: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case perSecond = "per_second"
+            case perMinute = "per_minute"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            perSecond = try container.decodeIfPresent(Int.self, forKey: .perSecond)
+            perMinute = try container.decodeIfPresent(Int.self, forKey: .perMinute)
+        }
+    }
+
     var channelOrder: [String: [Channel]]?
     var messageTypeFirstChannel: [String: Channel]?
     var priority: Priority?
     var businessHours: Hours?
     var lowUrgencyTime: LocalTime?
     var retry: Retry?
+    var rateLimits: [String: RateLimit]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case channelOrder = "channel_order"
@@ -67,6 +86,7 @@ package struct PolicyFile: Decodable {
         case businessHours = "business_hours"
         case lowUrgencyTime = "low_urgency_time"
         case retry
+        case rateLimits = "rate_limits"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -78,6 +98,7 @@ package struct PolicyFile: Decodable {
         businessHours = try container.decodeIfPresent(Hours.self, forKey: .businessHours)
         lowUrgencyTime = try container.decodeIfPresent(LocalTime.self, forKey: .lowUrgencyTime)
         retry = try container.decodeIfPresent(Retry.self, forKey: .retry)
+        rateLimits = try container.decodeIfPresent([String: RateLimit].self, forKey: .rateLimits)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -150,6 +171,14 @@ package struct PolicyFile: Decodable {
             if let jitter = retry.jitter {
                 guard (0...0.5).contains(jitter) else { throw FieldError(field: "retry.jitter", reason: "must be 0 to 0.5") }
                 policy.retry.jitter = jitter
+            }
+        }
+        for (provider, limit) in rateLimits ?? [:] {
+            switch (limit.perSecond, limit.perMinute) {
+            case (let count?, nil) where count > 0: policy.rateLimits[provider] = .perSecond(count)
+            case (nil, let count?) where count > 0: policy.rateLimits[provider] = .perMinute(count)
+            default:
+                throw FieldError(field: "rate_limits.\(provider)", reason: "must be {\"per_second\": N} or {\"per_minute\": N} with N above 0")
             }
         }
         return policy
