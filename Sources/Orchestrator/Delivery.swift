@@ -59,91 +59,91 @@ package struct Delivery: Sendable {
 
         for channel in communication.decision.channels {
             guard let address = communication.recipient.address(for: channel) else { continue }
-            let history = communication.attempts.filter { $0.channel == channel }
-            if let givenUp = givenUp(history) {
-                failures.append("\(channel.rawValue): \(givenUp)")
-                continue
-            }
-            guard let provider = providers.provider(for: channel) else {
+            let candidates = providers.providers(for: channel)
+            guard !candidates.isEmpty else {
                 failures.append("\(channel.rawValue): no provider is configured")
                 continue
             }
-            if let problem = health.problem(of: provider.name) {
-                failures.append("\(channel.rawValue): provider \(provider.name) is unhealthy (\(problem))")
+            if let reason = channelGivenUp(communication.attempts.filter { $0.channel == channel }) {
+                failures.append("\(channel.rawValue): \(reason)")
                 continue
             }
-            // The claim (or insert) made the lease fresh for the first attempt; a later one extends it,
-            // and stops if another sidecar took the work over meanwhile.
-            if !communication.attempts.isEmpty {
-                lease = leasing.lease(from: now())
-                guard try await store.renew(communication.id, lease: lease) else {
-                    logger.warning("lost the lease on this communication; another sidecar carries on with it")
+            // Each provider of the channel in turn: an outage of one fails over to the next at once.
+            var channelProblems: [String] = []
+            var permanentFailure = false
+            for provider in candidates {
+                let history = communication.attempts.filter { $0.channel == channel && $0.provider == provider.name }
+                if let problem = health.problem(of: provider.name) {
+                    channelProblems.append("\(provider.name) is unhealthy (\(problem))")
+                    continue
+                }
+                if let reason = providerGivenUp(history) {
+                    channelProblems.append("\(provider.name): \(reason)")
+                    continue
+                }
+                // The claim (or insert) made the lease fresh for the first attempt; a later one extends
+                // it, and stops if another sidecar took the work over meanwhile.
+                if !communication.attempts.isEmpty {
+                    lease = leasing.lease(from: now())
+                    guard try await store.renew(communication.id, lease: lease) else {
+                        logger.warning("lost the lease on this communication; another sidecar carries on with it")
+                        return communication
+                    }
+                }
+                // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
+                do { try await rateLimiter.acquire(provider.name) } catch { return communication }
+                let (attempt, failure) = try await send(communication, on: channel, to: address, through: provider)
+                let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                    try await store.record(attempt, for: communication.id, movingTo: attempt.outcome == .sent ? .sent : nil)
+                }
+                communication.attempts.append(attempt)
+                if let change {
+                    communication.apply(change)
+                    await events.publish(.status(change))
+                }
+                guard let failure else {
+                    logger.info("message sent", metadata: ["channel": "\(channel.rawValue)", "provider": "\(provider.name)"])
                     return communication
                 }
+                let metadata: Logger.Metadata = [
+                    "channel": "\(channel.rawValue)", "provider": "\(provider.name)", "attempt": "\(attempt.number)",
+                    "error": "\(failure.description)",
+                ]
+                channelProblems.append("\(provider.name): \(failure.description)")
+                switch failure.category {
+                case .rateLimited:
+                    // The provider's own Retry-After when it gave one; otherwise the backoff, doubled.
+                    let failed = Self.transientFailures(history)
+                    let wait = failure.retryAfter ?? backoff(retry.delay(afterFailure: failed + 1) * retry.rateLimitMultiplier)
+                    if let asked = failure.retryAfter { rateLimiter.pause(provider.name, for: asked) }
+                    logger.warning("provider asked to slow down; waiting", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
+                    return try await retryLater(communication, lease: lease, after: wait)
+                case .auth:
+                    health.markUnhealthy(provider.name, reason: "credentials refused: \(failure.message)")
+                    logger.critical("provider refused our credentials; it is unhealthy until they are fixed", metadata: metadata)
+                case .transient:
+                    logger.warning("provider failed for now; trying the channel's next provider, if any", metadata: metadata)
+                case .permanent, .invalidRecipient:
+                    logger.warning("giving up this channel; trying the next", metadata: metadata)
+                    permanentFailure = true
+                }
+                if permanentFailure { break }
             }
-            let number = (communication.attempts.last?.number ?? 0) + 1
-            let message = OutboundMessage(
-                communicationID: communication.id,
-                attempt: number,
-                messageType: communication.messageType,
-                channel: channel,
-                to: address,
-                content: renderer.render(communication.messageType, for: channel, context: communication.context)
-            )
-            // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
-            do { try await rateLimiter.acquire(provider.name) } catch { return communication }
-            let started = now()
-            let attempt: Attempt
-            var failure: ProviderError?
-            do {
-                let receipt = try await provider.send(message)
-                attempt = Attempt(
-                    number: number, channel: channel, provider: provider.name, startedAt: started,
-                    latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .sent,
-                    providerMessageID: receipt.providerMessageID
-                )
-            } catch {
-                failure = error
-                attempt = Attempt(
-                    number: number, channel: channel, provider: provider.name, startedAt: started,
-                    latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .failed,
-                    errorCategory: error.category.rawValue, error: error.description
-                )
+            // Every provider failed this round. While one of them has attempts left, the channel is
+            // retried after a backoff (the work goes back to the queue); otherwise the next channel.
+            let remaining = candidates.filter { provider in
+                health.problem(of: provider.name) == nil
+                    && providerGivenUp(communication.attempts.filter { $0.channel == channel && $0.provider == provider.name }) == nil
             }
-            let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
-                try await store.record(attempt, for: communication.id, movingTo: attempt.outcome == .sent ? .sent : nil)
-            }
-            communication.attempts.append(attempt)
-            if let change {
-                communication.apply(change)
-                await events.publish(.status(change))
-            }
-            guard let failure else {
-                logger.info("message sent", metadata: ["channel": "\(channel.rawValue)", "provider": "\(provider.name)"])
-                return communication
-            }
-            let metadata: Logger.Metadata = [
-                "channel": "\(channel.rawValue)", "provider": "\(provider.name)", "attempt": "\(number)", "error": "\(failure.description)",
-            ]
-            let transientFailures = history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
-            switch failure.category {
-            case .transient where transientFailures + 1 < retry.attemptsPerChannel:
-                let wait = backoff(retry.delay(afterFailure: transientFailures + 1))
-                logger.warning("provider failed for now; retrying this channel later", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
+            if !permanentFailure, !remaining.isEmpty {
+                let failed = remaining.map { provider in
+                    Self.transientFailures(communication.attempts.filter { $0.channel == channel && $0.provider == provider.name })
+                }.max() ?? 1
+                let wait = backoff(retry.delay(afterFailure: max(1, failed)))
+                logger.warning("retrying this channel later", metadata: ["channel": "\(channel.rawValue)", "retry_in_s": "\(wait)"])
                 return try await retryLater(communication, lease: lease, after: wait)
-            case .rateLimited:
-                // The provider's own Retry-After when it gave one; otherwise the backoff, doubled.
-                let wait = failure.retryAfter ?? backoff(retry.delay(afterFailure: transientFailures + 1) * retry.rateLimitMultiplier)
-                if let asked = failure.retryAfter { rateLimiter.pause(provider.name, for: asked) }
-                logger.warning("provider asked to slow down; waiting", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
-                return try await retryLater(communication, lease: lease, after: wait)
-            case .auth:
-                health.markUnhealthy(provider.name, reason: "credentials refused: \(failure.message)")
-                logger.critical("provider refused our credentials; it is unhealthy until they are fixed", metadata: metadata)
-            case .transient, .permanent, .invalidRecipient:
-                logger.warning("giving up this channel; trying the next", metadata: metadata)
             }
-            failures.append("\(channel.rawValue): \(failure.description)")
+            failures.append("\(channel.rawValue): " + channelProblems.joined(separator: "; "))
         }
 
         let detail = failures.isEmpty ? "no channel could be tried" : "every channel failed: " + failures.joined(separator: "; ")
@@ -159,17 +159,54 @@ package struct Delivery: Sendable {
         return communication
     }
 
-    /// Why a channel is not tried again, from its attempts so far; nil while it may be.
-    private func givenUp(_ history: [Attempt]) -> String? {
+    /// Why a channel is not tried again, from its attempts so far: a permanent failure on any of its
+    /// providers (the address, not the provider, is the problem); nil while it may be.
+    private func channelGivenUp(_ history: [Attempt]) -> String? {
+        let permanent: Set<String> = [ProviderError.Category.permanent.rawValue, ProviderError.Category.invalidRecipient.rawValue]
+        return history.last { $0.errorCategory.map(permanent.contains) == true }.map { $0.error ?? "given up" }
+    }
+
+    /// Why one provider is not tried again for this communication; nil while it may be.
+    private func providerGivenUp(_ history: [Attempt]) -> String? {
         guard let last = history.last, last.outcome == .failed else { return nil }
-        let transient = history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
-        switch last.errorCategory {
-        case ProviderError.Category.rateLimited.rawValue:
-            return nil
-        case ProviderError.Category.transient.rawValue where transient < retry.attemptsPerChannel:
-            return nil
-        default:
-            return last.error ?? "given up"
+        if last.errorCategory == ProviderError.Category.auth.rawValue { return last.error ?? "credentials refused" }
+        if Self.transientFailures(history) >= retry.attemptsPerChannel {
+            return "\(retry.attemptsPerChannel) attempts failed; last: \(last.error ?? "unknown")"
+        }
+        return nil
+    }
+
+    private static func transientFailures(_ history: [Attempt]) -> Int {
+        history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
+    }
+
+    /// One call to `provider`, as the attempt to record, and the failure when it failed.
+    private func send(
+        _ communication: Communication, on channel: Channel, to address: String, through provider: any ChannelProvider
+    ) async -> (Attempt, ProviderError?) {
+        let number = (communication.attempts.last?.number ?? 0) + 1
+        let message = OutboundMessage(
+            communicationID: communication.id,
+            attempt: number,
+            messageType: communication.messageType,
+            channel: channel,
+            to: address,
+            content: renderer.render(communication.messageType, for: channel, context: communication.context)
+        )
+        let started = now()
+        do {
+            let receipt = try await provider.send(message)
+            return (Attempt(
+                number: number, channel: channel, provider: provider.name, startedAt: started,
+                latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .sent,
+                providerMessageID: receipt.providerMessageID
+            ), nil)
+        } catch {
+            return (Attempt(
+                number: number, channel: channel, provider: provider.name, startedAt: started,
+                latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .failed,
+                errorCategory: error.category.rawValue, error: error.description
+            ), error)
         }
     }
 

@@ -139,8 +139,13 @@ package struct Engine: Sendable {
     }
 
     package func health() async -> HealthReport {
-        let names = delivery.providers.names
-        let problems = names.compactMapValues { delivery.health.problem(of: $0) }
+        let lists = delivery.providers.names
+        let names = lists.mapValues { $0.joined(separator: ", ") }
+        // A channel is down when none of its providers is usable.
+        let problems = lists.compactMapValues { providers -> String? in
+            let found = providers.compactMap { name in delivery.health.problem(of: name).map { "\(name): \($0)" } }
+            return found.count == providers.count ? found.joined(separator: "; ") : nil
+        }
         do {
             try await store.ping()
             return HealthReport(status: problems.isEmpty ? .ok : .degraded, database: "ok", providers: names, providerProblems: problems)

@@ -1,20 +1,22 @@
 package import Channels
 package import CRMModel
 
-/// The provider for each channel, chosen once at start-up from the configuration.
+/// The providers of each channel, in the order they are tried (for email, a list of SMTP relays),
+/// chosen once at start-up from the configuration.
 package struct ProviderRegistry: Sendable {
-    private let providers: [Channel: any ChannelProvider]
+    private let providers: [Channel: [any ChannelProvider]]
 
+    /// `providers` in order of preference; each goes to its own channel's list.
     package init(_ providers: [any ChannelProvider]) {
-        self.providers = Dictionary(providers.map { ($0.channel, $0) }, uniquingKeysWith: { first, _ in first })
+        self.providers = Dictionary(grouping: providers, by: \.channel)
     }
 
-    package func provider(for channel: Channel) -> (any ChannelProvider)? {
-        providers[channel]
+    package func providers(for channel: Channel) -> [any ChannelProvider] {
+        providers[channel] ?? []
     }
 
-    /// Provider name by channel, for `health`.
-    package var names: [Channel: String] {
-        providers.mapValues(\.name)
+    /// Provider names by channel, in order, for `health`.
+    package var names: [Channel: [String]] {
+        providers.mapValues { $0.map(\.name) }
     }
 }

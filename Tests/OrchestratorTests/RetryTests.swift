@@ -152,4 +152,24 @@ struct RetryTests {
         let detail = try #require(communication.events.last?.detail)
         #expect(detail.contains("21610") && detail.contains("550"))
     }
+
+    @Test("a provider outage fails over to the channel's next provider at once, before any backoff")
+    func providerFailover() async throws {
+        let primary = ScriptedProvider(.email, name: "smtp-primary", [ProviderError(.transient, "connection refused")])
+        let backup = ScriptedProvider(.email, name: "smtp-backup", [])
+        let (communication, attempts) = try await run([.email, .sms], providers: [primary, backup, ScriptedProvider(.sms, [])])
+        #expect(communication.channelUsed == .email)
+        #expect(communication.attempts.map(\.provider) == ["smtp-primary", "smtp-backup"] && attempts.map(\.at) == [0, 0])
+    }
+
+    @Test("both relays down: the channel is retried with backoff, then given up for the next")
+    func everyProviderDown() async throws {
+        let refused = Array(repeating: ProviderError?.some(ProviderError(.transient, "connection refused")), count: 3)
+        let (communication, attempts) = try await run([.email, .sms], providers: [
+            ScriptedProvider(.email, name: "smtp-a", refused), ScriptedProvider(.email, name: "smtp-b", refused), ScriptedProvider(.sms, []),
+        ])
+        #expect(communication.channelUsed == .sms)
+        #expect(communication.attempts.map(\.provider) == ["smtp-a", "smtp-b", "smtp-a", "smtp-b", "smtp-a", "smtp-b", "scripted-sms"])
+        #expect(attempts.map(\.at) == [0, 0, 60, 60, 360, 360, 360])
+    }
 }
