@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         let delivery = Delivery(
             store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
             retry: configuration.policy.retry, rateLimiter: RateLimiter(limits: configuration.policy.rateLimits),
+            silenceFallback: configuration.policy.silenceFallback,
             now: { Date() }, logger: logger
         )
         let sendLoop = SendLoop(

@@ -23,6 +23,7 @@ package struct Delivery: Sendable {
     package var retry: RetryPolicy
     package var health: ProviderHealth
     package var rateLimiter: RateLimiter
+    package var silenceFallback: [SilenceFallback]
     package var now: @Sendable () -> Date
     /// A factor in 1 ± `retry.jitter` for each backoff; injected so tests can see exact delays.
     package var jitter: @Sendable (ClosedRange<Double>) -> Double
@@ -31,7 +32,8 @@ package struct Delivery: Sendable {
     package init(
         store: any Store, providers: ProviderRegistry, renderer: TemplateRenderer, events: any EngineEventSink,
         leasing: WorkLeasing, retry: RetryPolicy = RetryPolicy(), health: ProviderHealth = ProviderHealth(),
-        rateLimiter: RateLimiter = RateLimiter(), now: @escaping @Sendable () -> Date,
+        rateLimiter: RateLimiter = RateLimiter(), silenceFallback: [SilenceFallback] = [],
+        now: @escaping @Sendable () -> Date,
         jitter: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
         logger: Logger
     ) {
@@ -43,6 +45,7 @@ package struct Delivery: Sendable {
         self.retry = retry
         self.health = health
         self.rateLimiter = rateLimiter
+        self.silenceFallback = silenceFallback
         self.now = now
         self.jitter = jitter
         self.logger = logger
@@ -56,8 +59,24 @@ package struct Delivery: Sendable {
         var logger = logger
         logger[metadataKey: "communication.id"] = "\(communication.id.uuidString.lowercased())"
         var failures: [String] = []
+        var channels = communication.decision.channels
 
-        for channel in communication.decision.channels {
+        // Claimed after it was sent: no receipt came in time (fallback on silence); the channels
+        // after the one used get their turn.
+        if !communication.status.awaitsSending {
+            guard let used = communication.channelUsed, let index = channels.firstIndex(of: used), index + 1 < channels.count,
+                communication.status == .sent || (communication.status == .delivered && used == .whatsapp)
+            else {
+                try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                    try await store.watchForReceipt(communication.id, until: nil)
+                }
+                return communication
+            }
+            logger.notice("no receipt in time; falling back to the next channel", metadata: ["channel": "\(used.rawValue)"])
+            channels = Array(channels[(index + 1)...])
+        }
+
+        for channel in channels {
             guard let address = communication.recipient.address(for: channel) else { continue }
             let candidates = providers.providers(for: channel)
             guard !candidates.isEmpty else {
@@ -103,6 +122,7 @@ package struct Delivery: Sendable {
                 }
                 guard let failure else {
                     logger.info("message sent", metadata: ["channel": "\(channel.rawValue)", "provider": "\(provider.name)"])
+                    try await watchForReceipt(communication, after: channel, lease: lease)
                     return communication
                 }
                 let metadata: Logger.Metadata = [
@@ -146,6 +166,14 @@ package struct Delivery: Sendable {
             failures.append("\(channel.rawValue): " + channelProblems.joined(separator: "; "))
         }
 
+        if !communication.status.awaitsSending {
+            // The first channel did send it; failing to fall back does not undo that.
+            logger.warning("no fallback channel took the message; it stays sent", metadata: ["failures": "\(failures.joined(separator: "; "))"])
+            try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                try await store.watchForReceipt(communication.id, until: nil)
+            }
+            return communication
+        }
         let detail = failures.isEmpty ? "no channel could be tried" : "every channel failed: " + failures.joined(separator: "; ")
         let failedAt = now()
         let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
@@ -212,6 +240,20 @@ package struct Delivery: Sendable {
 
     private func backoff(_ seconds: TimeInterval) -> TimeInterval {
         (seconds * jitter((1 - retry.jitter)...(1 + retry.jitter)) * 1000).rounded() / 1000
+    }
+
+    /// When the policy wants a receipt for this kind of message and a channel is left to fall back
+    /// to, the communication comes due again at the deadline unless a receipt arrives first.
+    private func watchForReceipt(_ communication: Communication, after channel: Channel, lease: Lease) async throws(StoreError) {
+        let rule = silenceFallback.first {
+            $0.urgencies.contains(communication.urgency) && ($0.messageTypes?.contains(communication.messageType) ?? true)
+        }
+        let channels = communication.decision.channels
+        guard let rule, let index = channels.firstIndex(of: channel), index + 1 < channels.count else { return }
+        let deadline = now().addingTimeInterval(rule.timeout)
+        try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+            try await store.watchForReceipt(communication.id, until: deadline)
+        }
     }
 
     /// Hands the work back to the queue, due after `seconds`; any sidecar may take the retry.

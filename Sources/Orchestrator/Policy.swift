@@ -1,4 +1,5 @@
 package import CRMModel
+package import Foundation
 
 /// The rules the strategy follows. The defaults are the seed's own policy (shared/DESIGN.md,
 /// "Defaults taken from the seed's implementation").
@@ -17,6 +18,9 @@ package struct Policy: Sendable, Equatable {
     package var retry: RetryPolicy
     /// Sends allowed per provider name; providers not named are not limited.
     package var rateLimits: [String: RateLimiter.Limit]
+    /// When a sent message with no receipt falls back to the next channel; none by default (the
+    /// outbox provider never has receipts).
+    package var silenceFallback: [SilenceFallback]
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -27,7 +31,8 @@ package struct Policy: Sendable, Equatable {
         businessHoursEnd: LocalTime = LocalTime(hour: 18, minute: 0),
         lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0),
         retry: RetryPolicy = RetryPolicy(),
-        rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits
+        rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits,
+        silenceFallback: [SilenceFallback] = []
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -38,6 +43,7 @@ package struct Policy: Sendable, Equatable {
         self.lowUrgencyTime = lowUrgencyTime
         self.retry = retry
         self.rateLimits = rateLimits
+        self.silenceFallback = silenceFallback
     }
 
     package static let seed = Policy(

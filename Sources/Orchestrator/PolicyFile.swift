@@ -14,7 +14,8 @@ package import Foundation
 ///   "low_urgency_time": "09:00",
 ///   "retry": {"attempts_per_channel": 3, "delays_seconds": [60, 300, 900], "max_delay_seconds": 900,
 ///             "rate_limit_multiplier": 2, "jitter": 0.1},
-///   "rate_limits": {"twilio": {"per_minute": 60}, "whatsapp": {"per_minute": 80}, "smtp": {"per_second": 10}}
+///   "rate_limits": {"twilio": {"per_minute": 60}, "whatsapp": {"per_minute": 80}, "smtp": {"per_second": 10}},
+///   "fallback_on_silence": [{"urgencies": ["critical"], "message_types": ["reminder"], "timeout_seconds": 900}]
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -71,6 +72,26 @@ package struct PolicyFile: Decodable {
         }
     }
 
+    struct Silence: Decodable {
+        var urgencies: [Urgency]
+        var messageTypes: [MessageType]?
+        var timeoutSeconds: Double
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case urgencies
+            case messageTypes = "message_types"
+            case timeoutSeconds = "timeout_seconds"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            urgencies = try container.decode([Urgency].self, forKey: .urgencies)
+            messageTypes = try container.decodeIfPresent([MessageType].self, forKey: .messageTypes)
+            timeoutSeconds = try container.decode(Double.self, forKey: .timeoutSeconds)
+        }
+    }
+
     var channelOrder: [String: [Channel]]?
     var messageTypeFirstChannel: [String: Channel]?
     var priority: Priority?
@@ -78,6 +99,7 @@ package struct PolicyFile: Decodable {
     var lowUrgencyTime: LocalTime?
     var retry: Retry?
     var rateLimits: [String: RateLimit]?
+    var fallbackOnSilence: [Silence]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case channelOrder = "channel_order"
@@ -87,6 +109,7 @@ package struct PolicyFile: Decodable {
         case lowUrgencyTime = "low_urgency_time"
         case retry
         case rateLimits = "rate_limits"
+        case fallbackOnSilence = "fallback_on_silence"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -99,6 +122,7 @@ package struct PolicyFile: Decodable {
         lowUrgencyTime = try container.decodeIfPresent(LocalTime.self, forKey: .lowUrgencyTime)
         retry = try container.decodeIfPresent(Retry.self, forKey: .retry)
         rateLimits = try container.decodeIfPresent([String: RateLimit].self, forKey: .rateLimits)
+        fallbackOnSilence = try container.decodeIfPresent([Silence].self, forKey: .fallbackOnSilence)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -179,6 +203,14 @@ package struct PolicyFile: Decodable {
             case (nil, let count?) where count > 0: policy.rateLimits[provider] = .perMinute(count)
             default:
                 throw FieldError(field: "rate_limits.\(provider)", reason: "must be {\"per_second\": N} or {\"per_minute\": N} with N above 0")
+            }
+        }
+        if let rules = fallbackOnSilence {
+            policy.silenceFallback = try rules.enumerated().map { (index, rule) throws(FieldError) -> SilenceFallback in
+                guard !rule.urgencies.isEmpty, rule.timeoutSeconds >= 1 else {
+                    throw FieldError(field: "fallback_on_silence[\(index)]", reason: "needs urgencies and a timeout_seconds of 1 or more")
+                }
+                return SilenceFallback(urgencies: Set(rule.urgencies), messageTypes: rule.messageTypes.map(Set.init), timeout: rule.timeoutSeconds)
             }
         }
         return policy

@@ -8,6 +8,7 @@ package import Foundation
 /// - A method returns only once what it wrote is durable: a caller acknowledges on that basis.
 /// - Status changes go only forward (`CommunicationStatus.canMove(to:)`); a change that would go
 ///   backwards or repeat is ignored and reported as `nil`, so late and duplicate receipts are harmless.
+///   The one repeat that is a change: `sent` again on another channel (a fallback on silence).
 /// - An attempt and the status change it causes are written in one transaction.
 /// - Contact details and message content are stored sealed under the client's data key
 ///   (`FieldCipher`); without that key they read back empty, never as an error.
@@ -58,6 +59,10 @@ package protocol Store: Sendable {
     /// Gives held work back unfinished for another claim: due again at `dueAt` (a retry after a
     /// backoff), or when it was due before if nil. Nothing happens if `owner` no longer holds it.
     func release(_ id: UUID, owner: String, dueAt: Date?) async throws(StoreError)
+
+    /// Makes a sent communication due again at `deadline`, unless a receipt moves it on first (for
+    /// fallback on silence); nothing happens if it is no longer `sent`. With nil, stops watching.
+    func watchForReceipt(_ id: UUID, until deadline: Date?) async throws(StoreError)
 
     /// Clients known to have used `address` (an email address or E.164 number), by its blind index.
     func clients(withAddress address: String) async throws(StoreError) -> [UUID]

@@ -43,11 +43,13 @@ struct RetryTests {
     let clock = Clock()
     let lease = WorkLeasing(owner: "test", duration: .seconds(30))
 
-    func delivery(_ providers: [any ChannelProvider], store: any Store, health: ProviderHealth = ProviderHealth()) throws -> Delivery {
+    func delivery(
+        _ providers: [any ChannelProvider], store: any Store, health: ProviderHealth = ProviderHealth(), silence: [SilenceFallback] = []
+    ) throws -> Delivery {
         let clock = self.clock
         return Delivery(
             store: store, providers: ProviderRegistry(providers), renderer: try TemplateRenderer(), events: NoEvents(),
-            leasing: lease, health: health, now: { clock.now }, jitter: { _ in 1 },
+            leasing: lease, health: health, silenceFallback: silence, now: { clock.now }, jitter: { _ in 1 },
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
     }
@@ -171,5 +173,63 @@ struct RetryTests {
         #expect(communication.channelUsed == .sms)
         #expect(communication.attempts.map(\.provider) == ["smtp-a", "smtp-b", "smtp-a", "smtp-b", "smtp-a", "smtp-b", "scripted-sms"])
         #expect(attempts.map(\.at) == [0, 0, 60, 60, 360, 360, 360])
+    }
+
+    // MARK: - Fallback on silence
+
+    func sentWithSilenceWatch(_ channels: [Channel], store: SQLiteStore) async throws -> (Communication, Delivery) {
+        let start = clock.now
+        let request = CommunicationRequest(
+            planID: UUID(), clientID: UUID(), messageType: .reminder, urgency: .critical,
+            recipient: Recipient(email: try EmailAddress(validating: "priya@example.com"), phone: try PhoneNumber(validating: "+919876543210"))
+        )
+        let communication = Communication(
+            id: UUID(), request: request, decision: Decision(channels: channels, sendAt: start, priority: 10, reasons: []),
+            status: .queued, createdAt: start
+        )
+        try await store.insert(communication, leasedTo: lease.lease(from: start))
+        let delivery = try delivery(
+            channels.map { ScriptedProvider($0, []) }, store: store,
+            silence: [SilenceFallback(urgencies: [.critical], messageTypes: [.reminder], timeout: 600)]
+        )
+        return (try await delivery.deliver(communication, lease: lease.lease(from: start)), delivery)
+    }
+
+    func claim(_ store: SQLiteStore, after seconds: TimeInterval, from start: Date) async throws -> Communication? {
+        let at = start.addingTimeInterval(seconds)
+        clock.advance(to: at)
+        return try await store.claimDue(by: at, for: lease.lease(from: at), limit: 1).first
+    }
+
+    @Test("no delivered receipt within the timeout: sent again on the next channel, and no further")
+    func silenceFallsBack() async throws {
+        let store = try store()
+        let start = clock.now
+        let (sent, delivery) = try await sentWithSilenceWatch([.email, .sms], store: store)
+        #expect(sent.status == .sent && sent.channelUsed == .email)
+        #expect(try await claim(store, after: 599, from: start) == nil)
+        let silent = try #require(try await claim(store, after: 600, from: start))
+        let after = try await delivery.deliver(silent, lease: lease.lease(from: clock.now))
+        #expect(after.status == .sent && after.channelUsed == .sms)
+        #expect(after.attempts.map(\.channel) == [.email, .sms] && after.attempts.allSatisfy { $0.outcome == .sent })
+        #expect(after.events.map(\.status) == [.queued, .sent, .sent])
+        // The last channel sent: nothing is watched any more, and a late receipt is recorded only.
+        #expect(try await claim(store, after: 86_400, from: start) == nil)
+        #expect(try await store.move(sent.id, to: .delivered, channel: .email, detail: nil, at: clock.now) != nil)
+        #expect(try await claim(store, after: 90_000, from: start) == nil)
+    }
+
+    @Test("a delivered receipt in time ends the watch; for WhatsApp only a read receipt does")
+    func receiptInTime() async throws {
+        let store = try store()
+        let start = clock.now
+        let (email, _) = try await sentWithSilenceWatch([.email, .sms], store: store)
+        _ = try await store.move(email.id, to: .delivered, channel: .email, detail: nil, at: start.addingTimeInterval(100))
+        #expect(try await claim(store, after: 700, from: start) == nil)
+
+        clock.advance(to: start)
+        let (whatsapp, _) = try await sentWithSilenceWatch([.whatsapp, .sms], store: store)
+        _ = try await store.move(whatsapp.id, to: .delivered, channel: .whatsapp, detail: nil, at: start.addingTimeInterval(100))
+        #expect(try await claim(store, after: 700, from: start)?.id == whatsapp.id)
     }
 }

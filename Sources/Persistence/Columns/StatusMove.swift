@@ -7,8 +7,11 @@ struct StatusMove {
     /// `channel_used` after the move.
     var channelUsed: String?
     var change: StatusChange
-    /// Whether the communication leaves the work queue (it has been sent, or it ended).
-    var endsWork: Bool { !change.status.awaitsSending }
+    /// Whether the communication leaves the work queue: it has been sent, or it ended. A WhatsApp
+    /// message merely `delivered` stays, if it is watched for a `read` receipt (fallback on silence).
+    var endsWork: Bool {
+        !change.status.awaitsSending && !(change.status == .delivered && channelUsed == Channel.whatsapp.rawValue)
+    }
 
     /// nil when the move would not go forward (a late, repeated or backward receipt).
     static func plan(
@@ -20,7 +23,9 @@ struct StatusMove {
         else {
             throw StoreError(.corruptRecord, "communication \(id) has a field this version cannot read")
         }
-        guard currentStatus.canMove(to: status) else { return nil }
+        // Sent again on another channel is news (a fallback on silence), not a repeat.
+        let fallback = currentStatus == .sent && status == .sent && channel != nil && channel?.rawValue != channelUsed
+        guard currentStatus.canMove(to: status) || fallback else { return nil }
         // The channel that got the message through is the one the caller cares about; a later
         // receipt without a channel keeps it.
         return StatusMove(

@@ -144,6 +144,16 @@ package final class PostgresStore: Store, Service {
         }
     }
 
+    package func watchForReceipt(_ id: UUID, until deadline: Date?) async throws(StoreError) {
+        let (key, due) = (id.key, deadline?.millisecondsSince1970)
+        _ = try await connection { connection, logger in
+            try await connection.query("""
+                UPDATE communications SET next_attempt_at = \(due), lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = \(key) AND (status = 'sent' OR \(due)::bigint IS NULL)
+                """, logger: logger)
+        }
+    }
+
     package func clients(withAddress address: String) async throws(StoreError) -> [UUID] {
         let index = cipher.blindIndex(address)
         return try await connection { connection, logger in

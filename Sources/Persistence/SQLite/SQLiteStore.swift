@@ -127,6 +127,18 @@ package final class SQLiteStore: Store {
         }
     }
 
+    package func watchForReceipt(_ id: UUID, until deadline: Date?) async throws(StoreError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE communications SET next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND (status = 'sent' OR ? IS NULL)
+                    """,
+                arguments: [deadline?.millisecondsSince1970, id.key, deadline?.millisecondsSince1970]
+            )
+        }
+    }
+
     package func clients(withAddress address: String) async throws(StoreError) -> [UUID] {
         let index = cipher.blindIndex(address)
         return try await read { db in
