@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
         let delivery = Delivery(
             store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
             retry: configuration.policy.retry, rateLimiter: RateLimiter(limits: configuration.policy.rateLimits),
-            silenceFallback: configuration.policy.silenceFallback,
+            silenceFallback: configuration.policy.silenceFallback, errorClasses: configuration.policy.errorClasses,
             now: { Date() }, logger: logger
         )
         let sendLoop = SendLoop(

@@ -24,6 +24,7 @@ package struct Delivery: Sendable {
     package var health: ProviderHealth
     package var rateLimiter: RateLimiter
     package var silenceFallback: [SilenceFallback]
+    package var errorClasses: ErrorClasses.Table
     package var now: @Sendable () -> Date
     /// A factor in 1 ± `retry.jitter` for each backoff; injected so tests can see exact delays.
     package var jitter: @Sendable (ClosedRange<Double>) -> Double
@@ -33,6 +34,7 @@ package struct Delivery: Sendable {
         store: any Store, providers: ProviderRegistry, renderer: TemplateRenderer, events: any EngineEventSink,
         leasing: WorkLeasing, retry: RetryPolicy = RetryPolicy(), health: ProviderHealth = ProviderHealth(),
         rateLimiter: RateLimiter = RateLimiter(), silenceFallback: [SilenceFallback] = [],
+        errorClasses: ErrorClasses.Table = ErrorClasses.seed,
         now: @escaping @Sendable () -> Date,
         jitter: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
         logger: Logger
@@ -46,6 +48,7 @@ package struct Delivery: Sendable {
         self.health = health
         self.rateLimiter = rateLimiter
         self.silenceFallback = silenceFallback
+        self.errorClasses = errorClasses
         self.now = now
         self.jitter = jitter
         self.logger = logger
@@ -230,11 +233,14 @@ package struct Delivery: Sendable {
                 providerMessageID: receipt.providerMessageID
             ), nil)
         } catch {
+            // The policy's table, not the provider, has the last word on what a code means.
+            var classified = error
+            classified.category = ErrorClasses.category(of: error, from: provider.name, in: errorClasses)
             return (Attempt(
                 number: number, channel: channel, provider: provider.name, startedAt: started,
                 latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .failed,
-                errorCategory: error.category.rawValue, error: error.description
-            ), error)
+                errorCategory: classified.category.rawValue, error: classified.description
+            ), classified)
         }
     }
 

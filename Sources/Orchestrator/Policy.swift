@@ -1,3 +1,4 @@
+package import Channels
 package import CRMModel
 package import Foundation
 
@@ -21,6 +22,8 @@ package struct Policy: Sendable, Equatable {
     /// When a sent message with no receipt falls back to the next channel; none by default (the
     /// outbox provider never has receipts).
     package var silenceFallback: [SilenceFallback]
+    /// What each provider's error codes mean (`ErrorClasses`).
+    package var errorClasses: ErrorClasses.Table
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -32,7 +35,8 @@ package struct Policy: Sendable, Equatable {
         lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0),
         retry: RetryPolicy = RetryPolicy(),
         rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits,
-        silenceFallback: [SilenceFallback] = []
+        silenceFallback: [SilenceFallback] = [],
+        errorClasses: ErrorClasses.Table = ErrorClasses.seed
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -44,6 +48,7 @@ package struct Policy: Sendable, Equatable {
         self.retry = retry
         self.rateLimits = rateLimits
         self.silenceFallback = silenceFallback
+        self.errorClasses = errorClasses
     }
 
     package static let seed = Policy(

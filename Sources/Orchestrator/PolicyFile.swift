@@ -1,3 +1,4 @@
+import Channels
 package import CRMModel
 package import Foundation
 
@@ -15,7 +16,8 @@ package import Foundation
 ///   "retry": {"attempts_per_channel": 3, "delays_seconds": [60, 300, 900], "max_delay_seconds": 900,
 ///             "rate_limit_multiplier": 2, "jitter": 0.1},
 ///   "rate_limits": {"twilio": {"per_minute": 60}, "whatsapp": {"per_minute": 80}, "smtp": {"per_second": 10}},
-///   "fallback_on_silence": [{"urgencies": ["critical"], "message_types": ["reminder"], "timeout_seconds": 900}]
+///   "fallback_on_silence": [{"urgencies": ["critical"], "message_types": ["reminder"], "timeout_seconds": 900}],
+///   "error_classes": {"twilio": {"21211": "invalid_recipient"}, "smtp": {"452": "rate_limited"}}
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -100,6 +102,7 @@ package struct PolicyFile: Decodable {
     var retry: Retry?
     var rateLimits: [String: RateLimit]?
     var fallbackOnSilence: [Silence]?
+    var errorClasses: [String: [String: String]]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case channelOrder = "channel_order"
@@ -110,6 +113,7 @@ package struct PolicyFile: Decodable {
         case retry
         case rateLimits = "rate_limits"
         case fallbackOnSilence = "fallback_on_silence"
+        case errorClasses = "error_classes"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -123,6 +127,7 @@ package struct PolicyFile: Decodable {
         retry = try container.decodeIfPresent(Retry.self, forKey: .retry)
         rateLimits = try container.decodeIfPresent([String: RateLimit].self, forKey: .rateLimits)
         fallbackOnSilence = try container.decodeIfPresent([Silence].self, forKey: .fallbackOnSilence)
+        errorClasses = try container.decodeIfPresent([String: [String: String]].self, forKey: .errorClasses)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -211,6 +216,18 @@ package struct PolicyFile: Decodable {
                     throw FieldError(field: "fallback_on_silence[\(index)]", reason: "needs urgencies and a timeout_seconds of 1 or more")
                 }
                 return SilenceFallback(urgencies: Set(rule.urgencies), messageTypes: rule.messageTypes.map(Set.init), timeout: rule.timeoutSeconds)
+            }
+        }
+        // Code by code over the documented defaults, so a file names only what it changes.
+        for (provider, codes) in errorClasses ?? [:] {
+            for (code, name) in codes {
+                guard let category = ProviderError.Category(rawValue: name) else {
+                    throw FieldError(
+                        field: "error_classes.\(provider).\(code)",
+                        reason: "is not an error class; accepted: transient, rate_limited, permanent, invalid_recipient, auth"
+                    )
+                }
+                policy.errorClasses[provider, default: [:]][code] = category
             }
         }
         return policy

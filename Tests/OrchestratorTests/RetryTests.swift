@@ -232,4 +232,14 @@ struct RetryTests {
         _ = try await store.move(whatsapp.id, to: .delivered, channel: .whatsapp, detail: nil, at: start.addingTimeInterval(100))
         #expect(try await claim(store, after: 700, from: start)?.id == whatsapp.id)
     }
+
+    @Test("the policy's table decides what a provider's code means")
+    func errorClasses() async throws {
+        // Twilio says 21211 ("invalid 'To' number"); whatever category the provider guessed, the table
+        // makes it an invalid recipient: no retry, straight to the next channel.
+        let twilio = ScriptedProvider(.sms, name: "twilio", [ProviderError(.transient, "invalid To", providerCode: "21211")])
+        let (communication, attempts) = try await run([.sms, .email], providers: [twilio, ScriptedProvider(.email, [])])
+        #expect(communication.channelUsed == .email && attempts.map(\.category) == ["invalid_recipient", nil])
+        #expect(attempts.map(\.at) == [0, 0])
+    }
 }
