@@ -41,6 +41,7 @@ struct Serve: AsyncParsableCommand {
             store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
             retry: configuration.policy.retry, rateLimiter: RateLimiter(limits: configuration.policy.rateLimits),
             silenceFallback: configuration.policy.silenceFallback, errorClasses: configuration.policy.errorClasses,
+            digestWindow: configuration.policy.digestWindow,
             now: { Date() }, logger: logger
         )
         let sendLoop = SendLoop(

@@ -25,6 +25,9 @@ package struct Delivery: Sendable {
     package var rateLimiter: RateLimiter
     package var silenceFallback: [SilenceFallback]
     package var errorClasses: ErrorClasses.Table
+    /// Low-urgency digests: other low-urgency messages to the same client due within this many
+    /// seconds go out in one message with the one being sent; nil turns digests off.
+    package var digestWindow: TimeInterval?
     package var now: @Sendable () -> Date
     /// A factor in 1 ± `retry.jitter` for each backoff; injected so tests can see exact delays.
     package var jitter: @Sendable (ClosedRange<Double>) -> Double
@@ -34,7 +37,7 @@ package struct Delivery: Sendable {
         store: any Store, providers: ProviderRegistry, renderer: TemplateRenderer, events: any EngineEventSink,
         leasing: WorkLeasing, retry: RetryPolicy = RetryPolicy(), health: ProviderHealth = ProviderHealth(),
         rateLimiter: RateLimiter = RateLimiter(), silenceFallback: [SilenceFallback] = [],
-        errorClasses: ErrorClasses.Table = ErrorClasses.seed,
+        errorClasses: ErrorClasses.Table = ErrorClasses.seed, digestWindow: TimeInterval? = nil,
         now: @escaping @Sendable () -> Date,
         jitter: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
         logger: Logger
@@ -49,6 +52,7 @@ package struct Delivery: Sendable {
         self.rateLimiter = rateLimiter
         self.silenceFallback = silenceFallback
         self.errorClasses = errorClasses
+        self.digestWindow = digestWindow
         self.now = now
         self.jitter = jitter
         self.logger = logger
@@ -56,7 +60,13 @@ package struct Delivery: Sendable {
 
     /// Sends `communication` under `lease`; returns it as it stands once it is sent, has failed on
     /// every channel, or the lease was lost to another sidecar.
-    package func deliver(_ communication: Communication, lease: Lease) async throws(StoreError) -> Communication {
+    ///
+    /// `companions` are low-urgency messages for the same client claimed together with it, already
+    /// held under `lease`: they join its digest (or are handed back to the queue if they do not fit).
+    package func deliver(
+        _ communication: Communication, lease: Lease, companions: [Communication] = []
+    ) async throws(StoreError) -> Communication {
+        var companions = companions
         var communication = communication
         var lease = lease
         var logger = logger
@@ -114,7 +124,10 @@ package struct Delivery: Sendable {
                 }
                 // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
                 do { try await rateLimiter.acquire(provider.name) } catch { return communication }
-                let (attempt, failure) = try await send(communication, on: channel, to: address, through: provider)
+                let riders = try await digestRiders(for: communication, with: companions, on: channel, to: address, lease: lease)
+                companions = []
+                let (attempt, failure) = await send(communication, riders: riders, on: channel, to: address, through: provider)
+                try await settle(riders, after: attempt, lease: lease)
                 let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
                     try await store.record(attempt, for: communication.id, movingTo: attempt.outcome == .sent ? .sent : nil)
                 }
@@ -211,18 +224,63 @@ package struct Delivery: Sendable {
         history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
     }
 
-    /// One call to `provider`, as the attempt to record, and the failure when it failed.
+    /// Other low-urgency messages for the same address on this channel, due within the digest
+    /// window and now held under `lease`, to go out in one message with `communication`.
+    private func digestRiders(
+        for communication: Communication, with companions: [Communication], on channel: Channel, to address: String, lease: Lease
+    ) async throws(StoreError) -> [Communication] {
+        guard let window = digestWindow, communication.urgency == .low, communication.status.awaitsSending else {
+            for companion in companions { try await store.release(companion.id, owner: lease.owner, dueAt: nil) }
+            return []
+        }
+        let claimed = try await companions + store.claimLowUrgency(
+            of: communication.clientID, besides: communication.id, dueBy: now().addingTimeInterval(window), for: lease, limit: 20
+        )
+        var riders: [Communication] = []
+        for candidate in claimed {
+            if candidate.decision.channels.first == channel, candidate.recipient.address(for: channel) == address {
+                riders.append(candidate)
+            } else {
+                try await store.release(candidate.id, owner: lease.owner, dueAt: nil)
+            }
+        }
+        return riders
+    }
+
+    /// The riders of a digest share its outcome: sent, each with its own attempt under the digest's
+    /// provider message id (which links them), or handed back to the queue to go another time.
+    private func settle(_ riders: [Communication], after attempt: Attempt, lease: Lease) async throws(StoreError) {
+        for rider in riders {
+            guard attempt.outcome == .sent else {
+                try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                    try await store.release(rider.id, owner: lease.owner, dueAt: nil)
+                }
+                continue
+            }
+            var own = attempt
+            own.number = (rider.attempts.last?.number ?? 0) + 1
+            let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                try await store.record(own, for: rider.id, movingTo: .sent)
+            }
+            if let change { await events.publish(.status(change)) }
+        }
+    }
+
+    /// One call to `provider` (for `communication` and the riders of its digest, if any), as the
+    /// attempt to record, and the failure when it failed.
     private func send(
-        _ communication: Communication, on channel: Channel, to address: String, through provider: any ChannelProvider
+        _ communication: Communication, riders: [Communication], on channel: Channel, to address: String,
+        through provider: any ChannelProvider
     ) async -> (Attempt, ProviderError?) {
         let number = (communication.attempts.last?.number ?? 0) + 1
+        let parts = ([communication] + riders).map { renderer.render($0.messageType, for: channel, context: $0.context) }
         let message = OutboundMessage(
             communicationID: communication.id,
             attempt: number,
             messageType: communication.messageType,
             channel: channel,
             to: address,
-            content: renderer.render(communication.messageType, for: channel, context: communication.context)
+            content: .digest(parts)
         )
         let started = now()
         do {

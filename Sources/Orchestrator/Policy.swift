@@ -24,6 +24,9 @@ package struct Policy: Sendable, Equatable {
     package var silenceFallback: [SilenceFallback]
     /// What each provider's error codes mean (`ErrorClasses`).
     package var errorClasses: ErrorClasses.Table
+    /// Low-urgency messages to one client due within this many seconds of each other go out as one
+    /// digest per channel; nil: never. By default those due together (at the low-urgency hour).
+    package var digestWindow: TimeInterval?
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -36,7 +39,8 @@ package struct Policy: Sendable, Equatable {
         retry: RetryPolicy = RetryPolicy(),
         rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits,
         silenceFallback: [SilenceFallback] = [],
-        errorClasses: ErrorClasses.Table = ErrorClasses.seed
+        errorClasses: ErrorClasses.Table = ErrorClasses.seed,
+        digestWindow: TimeInterval? = 0
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -49,6 +53,7 @@ package struct Policy: Sendable, Equatable {
         self.rateLimits = rateLimits
         self.silenceFallback = silenceFallback
         self.errorClasses = errorClasses
+        self.digestWindow = digestWindow
     }
 
     package static let seed = Policy(

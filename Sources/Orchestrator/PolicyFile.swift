@@ -17,7 +17,8 @@ package import Foundation
 ///             "rate_limit_multiplier": 2, "jitter": 0.1},
 ///   "rate_limits": {"twilio": {"per_minute": 60}, "whatsapp": {"per_minute": 80}, "smtp": {"per_second": 10}},
 ///   "fallback_on_silence": [{"urgencies": ["critical"], "message_types": ["reminder"], "timeout_seconds": 900}],
-///   "error_classes": {"twilio": {"21211": "invalid_recipient"}, "smtp": {"452": "rate_limited"}}
+///   "error_classes": {"twilio": {"21211": "invalid_recipient"}, "smtp": {"452": "rate_limited"}},
+///   "low_urgency_digest": {"window_seconds": 3600}
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -103,6 +104,21 @@ package struct PolicyFile: Decodable {
     var rateLimits: [String: RateLimit]?
     var fallbackOnSilence: [Silence]?
     var errorClasses: [String: [String: String]]?
+    var lowUrgencyDigest: Digest?
+
+    struct Digest: Decodable {
+        /// nil: no digests.
+        var windowSeconds: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case windowSeconds = "window_seconds"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            windowSeconds = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .windowSeconds)
+        }
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case channelOrder = "channel_order"
@@ -114,6 +130,7 @@ package struct PolicyFile: Decodable {
         case rateLimits = "rate_limits"
         case fallbackOnSilence = "fallback_on_silence"
         case errorClasses = "error_classes"
+        case lowUrgencyDigest = "low_urgency_digest"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -128,6 +145,7 @@ package struct PolicyFile: Decodable {
         rateLimits = try container.decodeIfPresent([String: RateLimit].self, forKey: .rateLimits)
         fallbackOnSilence = try container.decodeIfPresent([Silence].self, forKey: .fallbackOnSilence)
         errorClasses = try container.decodeIfPresent([String: [String: String]].self, forKey: .errorClasses)
+        lowUrgencyDigest = try container.decodeIfPresent(Digest.self, forKey: .lowUrgencyDigest)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -217,6 +235,12 @@ package struct PolicyFile: Decodable {
                 }
                 return SilenceFallback(urgencies: Set(rule.urgencies), messageTypes: rule.messageTypes.map(Set.init), timeout: rule.timeoutSeconds)
             }
+        }
+        if let digest = lowUrgencyDigest {
+            if let window = digest.windowSeconds, !(0...604_800).contains(window) {
+                throw FieldError(field: "low_urgency_digest.window_seconds", reason: "must be 0 to 604800, or null for no digests")
+            }
+            policy.digestWindow = digest.windowSeconds
         }
         // Code by code over the documented defaults, so a file names only what it changes.
         for (provider, codes) in errorClasses ?? [:] {

@@ -64,8 +64,8 @@ package final class SendLoop: Service {
                                 storeDown = false
                                 logger.notice("the work queue is reachable again")
                             }
-                            for communication in claimed {
-                                start(communication, lease: lease, in: &group)
+                            for (communication, companions) in groupedForDigests(claimed) {
+                                start(communication, lease: lease, companions: companions, in: &group)
                             }
                             // A full claim means more may be due: go again once a slot frees up.
                             if claimed.count == free { continue }
@@ -95,7 +95,26 @@ package final class SendLoop: Service {
         }
     }
 
-    private func start(_ communication: Communication, lease: Lease, in group: inout DiscardingTaskGroup) {
+    /// Low-urgency messages for one client claimed together go to one delivery, which sends them as
+    /// a digest; sending them side by side would defeat it.
+    private func groupedForDigests(_ claimed: [Communication]) -> [(Communication, [Communication])] {
+        guard delivery.digestWindow != nil else { return claimed.map { ($0, []) } }
+        var groups: [(Communication, [Communication])] = []
+        var leads: [UUID: Int] = [:]
+        for communication in claimed {
+            if communication.urgency == .low, communication.status.awaitsSending, let index = leads[communication.clientID] {
+                groups[index].1.append(communication)
+            } else {
+                if communication.urgency == .low, communication.status.awaitsSending { leads[communication.clientID] = groups.count }
+                groups.append((communication, []))
+            }
+        }
+        return groups
+    }
+
+    private func start(
+        _ communication: Communication, lease: Lease, companions: [Communication] = [], in group: inout DiscardingTaskGroup
+    ) {
         running.add(1, ordering: .relaxed)
         group.addTask {
             defer {
@@ -103,7 +122,7 @@ package final class SendLoop: Service {
                 self.wakeup.signal()
             }
             do {
-                _ = try await self.delivery.deliver(communication, lease: lease)
+                _ = try await self.delivery.deliver(communication, lease: lease, companions: companions)
             } catch {
                 // The lease runs out and the work is claimed again, by this process or another.
                 self.logger.error(

@@ -52,6 +52,10 @@ package protocol Store: Sendable {
     /// highest priority first, now held by `lease`. Two callers never get the same communication.
     func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication]
 
+    /// Up to `limit` other low-urgency communications of `clientID` due by `dueBy` that nobody holds,
+    /// now held by `lease`: the riders of a digest.
+    func claimLowUrgency(of clientID: UUID, besides id: UUID, dueBy: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication]
+
     /// Extends `lease` on `id`; `false` when the caller no longer holds it (it ran out and another
     /// sidecar claimed the work), so the caller must stop sending.
     func renew(_ id: UUID, lease: Lease) async throws(StoreError) -> Bool

@@ -93,24 +93,44 @@ package final class PostgresStore: Store, Service {
     }
 
     package func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication] {
-        let (cipher, decoder) = (self.cipher, self.decoder)
-        let nowMilliseconds = now.millisecondsSince1970
+        let (nowMilliseconds, expires) = (now.millisecondsSince1970, lease.expiresAt.millisecondsSince1970)
+        // SKIP LOCKED: sidecars claiming at the same moment each take different rows instead of
+        // queueing behind (or double-claiming) the same ones.
+        return try await claim("""
+            UPDATE communications SET lease_owner = \(lease.owner), lease_expires_at = \(expires)
+            WHERE id IN (
+              SELECT id FROM communications
+              WHERE next_attempt_at <= \(nowMilliseconds)
+                AND (lease_expires_at IS NULL OR lease_expires_at < \(nowMilliseconds))
+              ORDER BY priority DESC, next_attempt_at LIMIT \(limit)
+              FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """)
+    }
+
+    package func claimLowUrgency(
+        of clientID: UUID, besides id: UUID, dueBy: Date, for lease: Lease, limit: Int
+    ) async throws(StoreError) -> [Communication] {
+        let (client, lead, due, now) = (clientID.key, id.key, dueBy.millisecondsSince1970, Date().millisecondsSince1970)
         let expires = lease.expiresAt.millisecondsSince1970
+        return try await claim("""
+            UPDATE communications SET lease_owner = \(lease.owner), lease_expires_at = \(expires)
+            WHERE id IN (
+              SELECT id FROM communications
+              WHERE client_id = \(client) AND urgency = 'low' AND id <> \(lead) AND status IN ('queued', 'scheduled')
+                AND next_attempt_at <= \(due) AND (lease_expires_at IS NULL OR lease_expires_at < \(now))
+              ORDER BY next_attempt_at LIMIT \(limit)
+              FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """)
+    }
+
+    /// Runs a claiming `UPDATE ... RETURNING id` and reads back what it claimed, in one transaction.
+    private func claim(_ statement: PostgresQuery) async throws(StoreError) -> [Communication] {
+        let (cipher, decoder) = (self.cipher, self.decoder)
         return try await transaction { connection, logger in
-            // SKIP LOCKED: sidecars claiming at the same moment each take different rows instead of
-            // queueing behind (or double-claiming) the same ones.
             var ids: [String] = []
-            let claimed = try await connection.query("""
-                UPDATE communications SET lease_owner = \(lease.owner), lease_expires_at = \(expires)
-                WHERE id IN (
-                  SELECT id FROM communications
-                  WHERE next_attempt_at <= \(nowMilliseconds)
-                    AND (lease_expires_at IS NULL OR lease_expires_at < \(nowMilliseconds))
-                  ORDER BY priority DESC, next_attempt_at LIMIT \(limit)
-                  FOR UPDATE SKIP LOCKED)
-                RETURNING id
-                """, logger: logger)
-            for try await id in claimed.decode(String.self) { ids.append(id) }
+            for try await id in try await connection.query(statement, logger: logger).decode(String.self) { ids.append(id) }
             var communications: [Communication] = []
             for id in ids {
                 if let communication = try await Self.communication(id, cipher: cipher, decoder: decoder, on: connection, logger: logger) {

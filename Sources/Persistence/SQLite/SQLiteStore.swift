@@ -83,24 +83,48 @@ package final class SQLiteStore: Store {
     }
 
     package func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication] {
-        let (cipher, decoder) = (self.cipher, self.decoder)
         let nowMilliseconds = now.millisecondsSince1970
-        // SQLite has one writer at a time, so select-and-update in one write transaction is a claim
-        // no other connection (or process) can interleave with.
+        return try await claim(
+            sql: """
+                UPDATE communications SET lease_owner = ?, lease_expires_at = ?
+                WHERE id IN (
+                  SELECT id FROM communications
+                  WHERE next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+                  ORDER BY priority DESC, next_attempt_at LIMIT ?)
+                RETURNING id
+                """,
+            arguments: [lease.owner, lease.expiresAt.millisecondsSince1970, nowMilliseconds, nowMilliseconds, limit]
+        )
+    }
+
+    package func claimLowUrgency(
+        of clientID: UUID, besides id: UUID, dueBy: Date, for lease: Lease, limit: Int
+    ) async throws(StoreError) -> [Communication] {
+        try await claim(
+            sql: """
+                UPDATE communications SET lease_owner = ?, lease_expires_at = ?
+                WHERE id IN (
+                  SELECT id FROM communications
+                  WHERE client_id = ? AND urgency = 'low' AND id <> ? AND status IN ('queued', 'scheduled')
+                    AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
+                  ORDER BY next_attempt_at LIMIT ?)
+                RETURNING id
+                """,
+            arguments: [
+                lease.owner, lease.expiresAt.millisecondsSince1970, clientID.key, id.key, dueBy.millisecondsSince1970,
+                Date().millisecondsSince1970, limit,
+            ]
+        )
+    }
+
+    /// Runs a claiming `UPDATE ... RETURNING id` and reads back what it claimed. SQLite has one
+    /// writer at a time, so select-and-update in one write transaction is a claim no other connection
+    /// (or process) can interleave with.
+    private func claim(sql: String, arguments: StatementArguments) async throws(StoreError) -> [Communication] {
+        let (cipher, decoder) = (self.cipher, self.decoder)
         return try await write { db in
-            let ids = try String.fetchAll(
-                db,
-                sql: """
-                    UPDATE communications SET lease_owner = ?, lease_expires_at = ?
-                    WHERE id IN (
-                      SELECT id FROM communications
-                      WHERE next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)
-                      ORDER BY priority DESC, next_attempt_at LIMIT ?)
-                    RETURNING id
-                    """,
-                arguments: [lease.owner, lease.expiresAt.millisecondsSince1970, nowMilliseconds, nowMilliseconds, limit]
-            )
-            return try ids.compactMap { try Self.communication($0, cipher: cipher, decoder: decoder, in: db) }
+            try String.fetchAll(db, sql: sql, arguments: arguments)
+                .compactMap { try Self.communication($0, cipher: cipher, decoder: decoder, in: db) }
         }
     }
 
