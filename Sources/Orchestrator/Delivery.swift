@@ -66,7 +66,19 @@ package struct Delivery: Sendable {
     package func deliver(
         _ communication: Communication, lease: Lease, companions: [Communication] = []
     ) async throws(StoreError) -> Communication {
-        var companions = companions
+        var unused = companions
+        let result = try await deliver(communication, lease: lease, companions: &unused)
+        // Companions that never joined a digest (no channel was tried) go back to the queue now
+        // rather than when the lease runs out.
+        for companion in unused {
+            try await store.release(companion.id, owner: lease.owner, dueAt: nil)
+        }
+        return result
+    }
+
+    private func deliver(
+        _ communication: Communication, lease: Lease, companions: inout [Communication]
+    ) async throws(StoreError) -> Communication {
         var communication = communication
         var lease = lease
         var logger = logger
@@ -124,8 +136,7 @@ package struct Delivery: Sendable {
                 }
                 // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
                 do { try await rateLimiter.acquire(provider.name) } catch { return communication }
-                let riders = try await digestRiders(for: communication, with: companions, on: channel, to: address, lease: lease)
-                companions = []
+                let riders = try await digestRiders(for: communication, with: &companions, on: channel, to: address, lease: lease)
                 let (attempt, failure) = await send(communication, riders: riders, on: channel, to: address, through: provider)
                 try await settle(riders, after: attempt, lease: lease)
                 let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
@@ -227,12 +238,13 @@ package struct Delivery: Sendable {
     /// Other low-urgency messages for the same address on this channel, due within the digest
     /// window and now held under `lease`, to go out in one message with `communication`.
     private func digestRiders(
-        for communication: Communication, with companions: [Communication], on channel: Channel, to address: String, lease: Lease
+        for communication: Communication, with companions: inout [Communication], on channel: Channel, to address: String,
+        lease: Lease
     ) async throws(StoreError) -> [Communication] {
         guard let window = digestWindow, communication.urgency == .low, communication.status.awaitsSending else {
-            for companion in companions { try await store.release(companion.id, owner: lease.owner, dueAt: nil) }
             return []
         }
+        defer { companions = [] }
         let claimed = try await companions + store.claimLowUrgency(
             of: communication.clientID, besides: communication.id, dueBy: now().addingTimeInterval(window), for: lease, limit: 20
         )
