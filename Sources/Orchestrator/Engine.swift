@@ -1,3 +1,4 @@
+package import Channels
 package import CRMModel
 package import Foundation
 package import Logging
@@ -119,6 +120,11 @@ package struct Engine: Sendable {
             return .cancelled
         }
         return try await communication(id: id).status
+    }
+
+    /// `messageType` rendered for `channel` from `context`, as it would be sent (`templates.preview`).
+    package func preview(_ messageType: MessageType, for channel: Channel, context: [String: JSONValue]) -> RenderedMessage {
+        delivery.renderer.render(messageType, for: channel, context: context)
     }
 
     package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {

@@ -190,7 +190,7 @@ def test_preferred_channels_from_preferences_come_first(sidecar, ids):
 
 
 def test_specified_methods_not_built_yet_say_so(sidecar):
-    for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"]:
+    for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget"]:
         error = sidecar.error(name, {})
         assert error["code"] == -32601 and "not implemented" in error["message"]
 
@@ -255,3 +255,15 @@ def test_cancel_stops_a_scheduled_communication_and_leaves_a_sent_one(start, ids
     record = process.result("communications.get", {"communication_id": scheduled["communication_id"]})
     assert record["status"] == "cancelled" and record["attempts"] == []
     assert len(list((workdir / "outbox" / "email").glob("*.eml"))) == 1
+
+
+def test_templates_preview_renders_without_storing(sidecar, workdir):
+    email = sidecar.result("templates.preview", {"message_type": "welcome", "channel": "email", "context": {"client_name": "Priya Sharma"}})
+    assert "Priya Sharma" in email["subject"] and "<h1>Welcome, Priya Sharma!</h1>" in email["html"]
+    assert email["text"].startswith("Welcome, Priya Sharma!") and "segments" not in email
+    sms = sidecar.result("templates.preview", {"message_type": "reminder", "channel": "sms", "context": {"client_name": "प्रिया"}})
+    assert "प्रिया" in sms["text"] and sms["segments"] >= 1
+    missing = sidecar.result("templates.preview", {"message_type": "welcome", "channel": "whatsapp"})
+    assert missing["text"]
+    assert sidecar.error("templates.preview", {"message_type": "welcome", "channel": "fax"})["data"]["field"] == "channel"
+    assert not (workdir / "outbox").exists()

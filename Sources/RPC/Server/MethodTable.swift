@@ -50,9 +50,10 @@ package struct MethodTable: Sendable {
         table.register(CommunicationsGet.self)
         table.register(CommunicationsList.self)
         table.register(CommunicationsCancel.self)
+        table.register(TemplatesPreview.self)
         table.register(PreferencesGet.self)
         table.register(PreferencesUpdate.self)
-        for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget", "templates.preview"] {
+        for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget"] {
             table.registerNotImplemented(name)
         }
         return table
