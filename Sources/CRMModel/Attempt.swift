@@ -19,6 +19,9 @@ public struct Attempt: Sendable, Equatable, Codable {
     public var errorCategory: String?
     /// What went wrong, without message bodies or credentials.
     public var error: String?
+    /// Template variables the message referred to that the context did not have; they rendered as
+    /// empty. Nil when none were missing.
+    public var missingVariables: [String]?
 
     public init(
         number: Int,
@@ -29,7 +32,8 @@ public struct Attempt: Sendable, Equatable, Codable {
         outcome: Outcome,
         providerMessageID: String? = nil,
         errorCategory: String? = nil,
-        error: String? = nil
+        error: String? = nil,
+        missingVariables: [String]? = nil
     ) {
         self.number = number
         self.channel = channel
@@ -40,6 +44,7 @@ public struct Attempt: Sendable, Equatable, Codable {
         self.providerMessageID = providerMessageID
         self.errorCategory = errorCategory
         self.error = error
+        self.missingVariables = missingVariables
     }
 
     enum CodingKeys: String, CodingKey {
@@ -52,5 +57,6 @@ public struct Attempt: Sendable, Equatable, Codable {
         case providerMessageID = "provider_message_id"
         case errorCategory = "error_category"
         case error
+        case missingVariables = "missing_variables"
     }
 }

@@ -13,6 +13,9 @@ public struct CommunicationRequest: Sendable, Equatable, Codable {
     public var preferredChannel: Channel?
     /// Set by a caller that may repeat the request (a workflow node re-run after a resume).
     public var idempotencyKey: String?
+    /// Files for the email; the other channels send text only. Stored apart from the communication
+    /// and read only when an email is sent.
+    public var attachments: [Attachment]
 
     public init(
         planID: UUID,
@@ -22,7 +25,8 @@ public struct CommunicationRequest: Sendable, Equatable, Codable {
         recipient: Recipient,
         context: [String: JSONValue] = [:],
         preferredChannel: Channel? = nil,
-        idempotencyKey: String? = nil
+        idempotencyKey: String? = nil,
+        attachments: [Attachment] = []
     ) {
         self.planID = planID
         self.clientID = clientID
@@ -32,6 +36,7 @@ public struct CommunicationRequest: Sendable, Equatable, Codable {
         self.context = context
         self.preferredChannel = preferredChannel
         self.idempotencyKey = idempotencyKey
+        self.attachments = attachments
     }
 
     enum CodingKeys: String, CodingKey {
@@ -43,5 +48,6 @@ public struct CommunicationRequest: Sendable, Equatable, Codable {
         case context
         case preferredChannel = "preferred_channel"
         case idempotencyKey = "idempotency_key"
+        case attachments
     }
 }

@@ -27,6 +27,18 @@ struct Configuration {
     var pollInterval: Duration
     /// The seed's policy, with POLICY_FILE's sections put in.
     var policy: Policy
+    /// Each nil when the channel has no credentials: its messages go to the outbox folder.
+    var smtp: SMTPSettings?
+    var twilio: TwilioSettings?
+    var whatsapp: WhatsAppSettings?
+    /// Where the side port listens (WEBHOOK_HOST, WEBHOOK_PORT).
+    var webhookHost: String
+    var webhookPort: Int
+    /// How providers and mail clients reach the side port (PUBLIC_BASE_URL); by default the side
+    /// port's own address, which only this machine can reach.
+    var publicBaseURL: String
+    var publicBaseURLIsSet: Bool
+    var smsMaxSegments: Int
 
     struct Problem: Error, CustomStringConvertible {
         var variable: String
@@ -49,6 +61,27 @@ struct Configuration {
         ("SEND_CONCURRENCY", "how many queued sends one sidecar runs at once (default: 8)"),
         ("POLICY_FILE", "a JSON file whose sections replace parts of the seed's policy: channel_order, message_type_first_channel, priority, business_hours, low_urgency_time, retry"),
         ("SEND_POLL_MS", "how often the work queue is checked for due sends, in milliseconds (default: 1000)"),
+        ("SMTP_HOST", "the SMTP server; unset, emails go to the outbox folder"),
+        ("SMTP_PORT", "the SMTP server's port (default: 587); 465 means implicit TLS"),
+        ("SMTP_USE_TLS", "true (default): STARTTLS is required; false: no TLS at all, only for a trusted relay. Port 465 always uses TLS"),
+        ("SMTP_USERNAME", "the SMTP AUTH user name; unset, no AUTH"),
+        ("SMTP_PASSWORD", "the SMTP AUTH password (required with SMTP_USERNAME)"),
+        ("SMTP_CA_FILE", "a PEM file of certificate authorities to trust instead of the system's (a private CA)"),
+        ("SMTP_TIMEOUT_SECONDS", "how long one message may take, connection included (default: 60)"),
+        ("SMTP_MAX_SESSIONS", "how many SMTP connections may be open at once, each reused (default: 4)"),
+        ("TWILIO_ACCOUNT_SID", "the Twilio account (AC...); unset, SMS go to the outbox folder"),
+        ("TWILIO_AUTH_TOKEN", "the Twilio auth token (required with TWILIO_ACCOUNT_SID)"),
+        ("TWILIO_PHONE_NUMBER", "the sending number in E.164 (or TWILIO_MESSAGING_SERVICE_SID)"),
+        ("TWILIO_MESSAGING_SERVICE_SID", "a Twilio messaging service (MG...) to send from instead of one number"),
+        ("TWILIO_API_BASE_URL", "the Twilio API's address (default: https://api.twilio.com); for tests"),
+        ("WHATSAPP_PHONE_NUMBER_ID", "the WhatsApp Cloud API sending number's id; unset, WhatsApp messages go to the outbox folder"),
+        ("WHATSAPP_ACCESS_TOKEN", "the WhatsApp Cloud API token (required with WHATSAPP_PHONE_NUMBER_ID)"),
+        ("WHATSAPP_API_VERSION", "the Graph API version (default: v21.0)"),
+        ("WHATSAPP_API_BASE_URL", "the Graph API's address (default: https://graph.facebook.com); for tests"),
+        ("WEBHOOK_HOST", "the side port's address (default: 127.0.0.1)"),
+        ("WEBHOOK_PORT", "the side port (default: 8787)"),
+        ("PUBLIC_BASE_URL", "how providers and mail clients reach the side port, such as https://crm.example.com (default: http://WEBHOOK_HOST:WEBHOOK_PORT)"),
+        ("SMS_MAX_SEGMENTS", "the longest SMS, in segments of 160 GSM-7 or 70 UCS-2 characters; longer text is shortened on a word boundary (default: 3)"),
     ]
 
     init(environment: [String: String]) throws(Problem) {
@@ -100,6 +133,86 @@ struct Configuration {
             }
         } else {
             policy = .seed
+        }
+
+        smsMaxSegments = try integer("SMS_MAX_SEGMENTS", default: 3, range: 1...10)
+        webhookHost = value("WEBHOOK_HOST") ?? "127.0.0.1"
+        webhookPort = try integer("WEBHOOK_PORT", default: 8787, range: 0...65535)
+        if let base = value("PUBLIC_BASE_URL") {
+            guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.query == nil else {
+                throw Problem(variable: "PUBLIC_BASE_URL", reason: "must be an http:// or https:// URL without a query, such as https://crm.example.com")
+            }
+            publicBaseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+            publicBaseURLIsSet = true
+        } else {
+            let host = webhookHost.contains(":") ? "[\(webhookHost)]" : webhookHost
+            publicBaseURL = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(webhookPort)"
+            publicBaseURLIsSet = false
+        }
+
+        func required(_ name: String, with other: String) throws(Problem) -> String {
+            guard let found = value(name) else { throw Problem(variable: name, reason: "is required when \(other) is set") }
+            return found
+        }
+        func serviceURL(_ name: String, default fallback: String) throws(Problem) -> String {
+            let raw = value(name) ?? fallback
+            guard let url = URL(string: raw), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw Problem(variable: name, reason: "must be an http:// or https:// URL")
+            }
+            return raw
+        }
+
+        if let host = value("SMTP_HOST") {
+            let port = try integer("SMTP_PORT", default: 587, range: 1...65535)
+            let useTLS: Bool
+            switch value("SMTP_USE_TLS")?.lowercased() {
+            case nil, "true", "1", "yes": useTLS = true
+            case "false", "0", "no": useTLS = false
+            default: throw Problem(variable: "SMTP_USE_TLS", reason: "must be true or false")
+            }
+            let username = value("SMTP_USERNAME")
+            let password = try username.map { _ throws(Problem) in try required("SMTP_PASSWORD", with: "SMTP_USERNAME") }
+            if let file = value("SMTP_CA_FILE"), !FileManager.default.isReadableFile(atPath: file) {
+                throw Problem(variable: "SMTP_CA_FILE", reason: "names a file that does not exist or cannot be read: \(file)")
+            }
+            smtp = SMTPSettings(
+                host: host, port: port, security: port == 465 ? .implicitTLS : (useTLS ? .startTLS : .none),
+                username: username, password: password, caFile: value("SMTP_CA_FILE"),
+                timeout: .seconds(try integer("SMTP_TIMEOUT_SECONDS", default: 60, range: 1...600)),
+                maxSessions: try integer("SMTP_MAX_SESSIONS", default: 4, range: 1...64)
+            )
+        } else {
+            smtp = nil
+        }
+
+        if let sid = value("TWILIO_ACCOUNT_SID") {
+            let from = value("TWILIO_PHONE_NUMBER")
+            let service = value("TWILIO_MESSAGING_SERVICE_SID")
+            if from == nil && service == nil {
+                throw Problem(variable: "TWILIO_PHONE_NUMBER", reason: "(or TWILIO_MESSAGING_SERVICE_SID) is required when TWILIO_ACCOUNT_SID is set")
+            }
+            if let from, (try? PhoneNumber(validating: from)) == nil {
+                throw Problem(variable: "TWILIO_PHONE_NUMBER", reason: "must be a number in E.164 form, such as +14155550100")
+            }
+            twilio = TwilioSettings(
+                accountSID: sid, authToken: try required("TWILIO_AUTH_TOKEN", with: "TWILIO_ACCOUNT_SID"), from: from,
+                messagingServiceSID: service, apiBaseURL: try serviceURL("TWILIO_API_BASE_URL", default: "https://api.twilio.com"),
+                statusCallbackURL: publicBaseURLIsSet ? publicBaseURL + "/webhooks/twilio" : nil
+            )
+        } else {
+            twilio = nil
+        }
+
+        if let phoneNumberID = value("WHATSAPP_PHONE_NUMBER_ID") {
+            whatsapp = WhatsAppSettings(
+                phoneNumberID: phoneNumberID,
+                accessToken: try required("WHATSAPP_ACCESS_TOKEN", with: "WHATSAPP_PHONE_NUMBER_ID"),
+                apiBaseURL: try serviceURL("WHATSAPP_API_BASE_URL", default: "https://graph.facebook.com"),
+                apiVersion: value("WHATSAPP_API_VERSION") ?? "v21.0",
+                templates: policy.whatsappTemplates
+            )
+        } else {
+            whatsapp = nil
         }
 
         if let secret = value("DB_ENCRYPTION_KEY") {

@@ -15,10 +15,13 @@ final class OpenedStore: Sendable {
     }
 
     let backend: Backend
+    /// The master key the store was opened with.
+    let master: MasterKey
     private let preparation = Mutex<Task<Void, any Error>?>(nil)
 
-    init(_ backend: Backend) {
+    init(_ backend: Backend, master: MasterKey) {
         self.backend = backend
+        self.master = master
     }
 
     var store: any Store {

@@ -23,18 +23,12 @@ struct Serve: AsyncParsableCommand {
         let store = opened.store
         let renderer: TemplateRenderer
         do {
-            renderer = try TemplateRenderer(overrides: configuration.templatesDirectory)
+            renderer = try TemplateRenderer(overrides: configuration.templatesDirectory, smsMaxSegments: configuration.smsMaxSegments)
         } catch {
             logger.critical("cannot load templates", metadata: ["error": "\(error)"])
             throw ExitCode(78)
         }
-        let providers = ProviderRegistry(Channel.allCases.map { channel in
-            logger.notice(
-                "no credentials for this channel; its messages are written to the outbox folder",
-                metadata: ["channel": "\(channel.rawValue)", "outbox": "\(configuration.outboxDirectory.path)"]
-            )
-            return OutboxProvider(channel: channel, directory: configuration.outboxDirectory, sender: configuration.sender)
-        })
+        let providers = Providers.make(configuration, linkKey: opened.master.linkSigning, logger: logger)
         let notifications = NotificationSink()
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
         let delivery = Delivery(

@@ -34,7 +34,7 @@ enum Startup {
                 } else {
                     master = try MasterKey.forSQLite(databasePath: path, logger: logger)
                 }
-                return OpenedStore(.sqlite(try SQLiteStore(path: path, cipher: FieldCipher(master: master), logger: logger)))
+                return OpenedStore(.sqlite(try SQLiteStore(path: path, cipher: FieldCipher(master: master), logger: logger)), master: master)
             case .postgres(let url):
                 let postgres = try PostgresConfiguration(url: url)
                 guard let master = configuration.encryptionKey else {
@@ -42,7 +42,7 @@ enum Startup {
                     throw StoreError(.unavailable, "DB_ENCRYPTION_KEY is required with PostgreSQL")
                 }
                 logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
-                return OpenedStore(.postgres(PostgresStore(configuration: postgres, cipher: FieldCipher(master: master), logger: logger)))
+                return OpenedStore(.postgres(PostgresStore(configuration: postgres, cipher: FieldCipher(master: master), logger: logger)), master: master)
             }
         } catch {
             logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])

@@ -101,6 +101,9 @@ package struct Delivery: Sendable {
             channels = Array(channels[(index + 1)...])
         }
 
+        // Templates in the client's language, English when there is none in it.
+        let language = try await store.preferences(for: communication.clientID)?.languagePreference ?? "en"
+
         for channel in channels {
             guard let address = communication.recipient.address(for: channel) else { continue }
             let candidates = providers.providers(for: channel)
@@ -137,7 +140,10 @@ package struct Delivery: Sendable {
                 // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
                 do { try await rateLimiter.acquire(provider.name) } catch { return communication }
                 let riders = try await digestRiders(for: communication, with: &companions, on: channel, to: address, lease: lease)
-                let (attempt, failure) = await send(communication, riders: riders, on: channel, to: address, through: provider)
+                let files = channel == .email ? try await attachments(of: [communication] + riders) : []
+                let (attempt, failure) = await send(
+                    communication, riders: riders, on: channel, to: address, through: provider, language: language, attachments: files
+                )
                 try await settle(riders, after: attempt, lease: lease)
                 let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
                     try await store.record(attempt, for: communication.id, movingTo: attempt.outcome == .sent ? .sent : nil)
@@ -282,25 +288,35 @@ package struct Delivery: Sendable {
     /// attempt to record, and the failure when it failed.
     private func send(
         _ communication: Communication, riders: [Communication], on channel: Channel, to address: String,
-        through provider: any ChannelProvider
+        through provider: any ChannelProvider, language: String, attachments: [Attachment]
     ) async -> (Attempt, ProviderError?) {
         let number = (communication.attempts.last?.number ?? 0) + 1
-        let parts = ([communication] + riders).map { renderer.render($0.messageType, for: channel, context: $0.context) }
+        let parts = ([communication] + riders).map {
+            renderer.render($0.messageType, for: channel, context: $0.context, language: language)
+        }
+        let content = RenderedMessage.digest(parts)
         let message = OutboundMessage(
             communicationID: communication.id,
             attempt: number,
             messageType: communication.messageType,
             channel: channel,
             to: address,
-            content: .digest(parts)
+            content: content,
+            recipientName: communication.recipient.name,
+            attachments: attachments,
+            language: language,
+            // Opened by the client's own messages, which arrive through the webhooks.
+            replyWindowOpen: false,
+            context: communication.context
         )
+        let missing = content.missingVariables.isEmpty ? nil : content.missingVariables
         let started = now()
         do {
             let receipt = try await provider.send(message)
             return (Attempt(
                 number: number, channel: channel, provider: provider.name, startedAt: started,
                 latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .sent,
-                providerMessageID: receipt.providerMessageID
+                providerMessageID: receipt.providerMessageID, missingVariables: missing
             ), nil)
         } catch {
             // The policy's table, not the provider, has the last word on what a code means.
@@ -309,9 +325,18 @@ package struct Delivery: Sendable {
             return (Attempt(
                 number: number, channel: channel, provider: provider.name, startedAt: started,
                 latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .failed,
-                errorCategory: classified.category.rawValue, error: classified.description
+                errorCategory: classified.category.rawValue, error: classified.description, missingVariables: missing
             ), classified)
         }
+    }
+
+    /// The attachments of a message and of the riders of its digest, in that order.
+    private func attachments(of communications: [Communication]) async throws(StoreError) -> [Attachment] {
+        var files: [Attachment] = []
+        for communication in communications {
+            files += try await store.attachments(of: communication.id)
+        }
+        return files
     }
 
     private func backoff(_ seconds: TimeInterval) -> TimeInterval {

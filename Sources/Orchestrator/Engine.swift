@@ -54,7 +54,7 @@ package struct Engine: Sendable {
         let lease = dueNow ? delivery.leasing.lease(from: createdAt) : nil
         let fingerprint = request.idempotencyKey.map { _ in Idempotency.fingerprint(of: request, sendAt: requested) }
         let insertion = try await storing { () throws(StoreError) in
-            try await store.insert(communication, leasedTo: lease, fingerprint: fingerprint)
+            try await store.insert(communication, attachments: request.attachments, leasedTo: lease, fingerprint: fingerprint)
         }
         switch insertion {
         case .inserted:
@@ -94,6 +94,7 @@ package struct Engine: Sendable {
     }
 
     private func decide(_ request: CommunicationRequest, sendAt requested: Date?, at now: Date) async throws(EngineError) -> Decision {
+        try refuseHeaderInjection(request)
         let preferences = try await preferences(for: request.clientID)
         do {
             return try strategy.decide(request, preferences: preferences, now: now, requestedSendAt: requested)
@@ -123,8 +124,32 @@ package struct Engine: Sendable {
     }
 
     /// `messageType` rendered for `channel` from `context`, as it would be sent (`templates.preview`).
-    package func preview(_ messageType: MessageType, for channel: Channel, context: [String: JSONValue]) -> RenderedMessage {
-        delivery.renderer.render(messageType, for: channel, context: context)
+    package func preview(
+        _ messageType: MessageType, for channel: Channel, context: [String: JSONValue], language: String = "en"
+    ) -> RenderedMessage {
+        delivery.renderer.render(messageType, for: channel, context: context, language: language)
+    }
+
+    /// A context value with a line break that would land in an email's Subject header is refused
+    /// before anything is stored: a line break in a header is how headers are injected. (Recipient
+    /// names and addresses are checked when they are decoded.)
+    private func refuseHeaderInjection(_ request: CommunicationRequest) throws(EngineError) {
+        guard request.recipient.email != nil else { return }
+        func breaks(_ text: String?) -> Bool {
+            text?.unicodeScalars.contains { $0 == "\r" || $0 == "\n" } ?? false
+        }
+        let subject = delivery.renderer.render(request.messageType, for: .email, context: request.context).subject
+        guard breaks(subject) else { return }
+        // Which value put it there: the first whose removal takes the line break out.
+        let culprit = request.context.keys.sorted().first { key in
+            var without = request.context
+            without[key] = nil
+            return !breaks(delivery.renderer.render(request.messageType, for: .email, context: without).subject)
+        }
+        throw .invalid(FieldError(
+            field: culprit.map { "context.\($0)" } ?? "context",
+            reason: "contains a line break, which would end up in the email's Subject header; use a single line"
+        ))
     }
 
     package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {

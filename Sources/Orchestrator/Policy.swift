@@ -27,6 +27,8 @@ package struct Policy: Sendable, Equatable {
     /// Low-urgency messages to one client due within this many seconds of each other go out as one
     /// digest per channel; nil: never. By default those due together (at the low-urgency hour).
     package var digestWindow: TimeInterval?
+    /// The approved WhatsApp template for each message type, sent outside the 24-hour window.
+    package var whatsappTemplates: [MessageType: WhatsAppTemplate]
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -40,7 +42,8 @@ package struct Policy: Sendable, Equatable {
         rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits,
         silenceFallback: [SilenceFallback] = [],
         errorClasses: ErrorClasses.Table = ErrorClasses.seed,
-        digestWindow: TimeInterval? = 0
+        digestWindow: TimeInterval? = 0,
+        whatsappTemplates: [MessageType: WhatsAppTemplate] = WhatsAppTemplate.seed
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -54,6 +57,7 @@ package struct Policy: Sendable, Equatable {
         self.silenceFallback = silenceFallback
         self.errorClasses = errorClasses
         self.digestWindow = digestWindow
+        self.whatsappTemplates = whatsappTemplates
     }
 
     package static let seed = Policy(

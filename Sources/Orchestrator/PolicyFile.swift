@@ -18,7 +18,9 @@ package import Foundation
 ///   "rate_limits": {"twilio": {"per_minute": 60}, "whatsapp": {"per_minute": 80}, "smtp": {"per_second": 10}},
 ///   "fallback_on_silence": [{"urgencies": ["critical"], "message_types": ["reminder"], "timeout_seconds": 900}],
 ///   "error_classes": {"twilio": {"21211": "invalid_recipient"}, "smtp": {"452": "rate_limited"}},
-///   "low_urgency_digest": {"window_seconds": 3600}
+///   "low_urgency_digest": {"window_seconds": 3600},
+///   "whatsapp_templates": {"reminder": {"name": "event_reminder", "language": "en_US",
+///                                       "parameters": ["client_name", "deadline"]}}
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -105,6 +107,25 @@ package struct PolicyFile: Decodable {
     var fallbackOnSilence: [Silence]?
     var errorClasses: [String: [String: String]]?
     var lowUrgencyDigest: Digest?
+    var whatsappTemplates: [String: Template]?
+
+    struct Template: Decodable {
+        var name: String
+        var language: String?
+        var parameters: [String]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, language, parameters
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            language = try container.decodeIfPresent(String.self, forKey: .language)
+            parameters = try container.decodeIfPresent([String].self, forKey: .parameters)
+        }
+    }
 
     struct Digest: Decodable {
         /// nil: no digests.
@@ -131,6 +152,7 @@ package struct PolicyFile: Decodable {
         case fallbackOnSilence = "fallback_on_silence"
         case errorClasses = "error_classes"
         case lowUrgencyDigest = "low_urgency_digest"
+        case whatsappTemplates = "whatsapp_templates"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -146,6 +168,7 @@ package struct PolicyFile: Decodable {
         fallbackOnSilence = try container.decodeIfPresent([Silence].self, forKey: .fallbackOnSilence)
         errorClasses = try container.decodeIfPresent([String: [String: String]].self, forKey: .errorClasses)
         lowUrgencyDigest = try container.decodeIfPresent(Digest.self, forKey: .lowUrgencyDigest)
+        whatsappTemplates = try container.decodeIfPresent([String: Template].self, forKey: .whatsappTemplates)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -241,6 +264,15 @@ package struct PolicyFile: Decodable {
                 throw FieldError(field: "low_urgency_digest.window_seconds", reason: "must be 0 to 604800, or null for no digests")
             }
             policy.digestWindow = digest.windowSeconds
+        }
+        for (name, template) in whatsappTemplates ?? [:] {
+            let type = try messageType(name, "whatsapp_templates")
+            guard !template.name.isEmpty, template.name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) else {
+                throw FieldError(field: "whatsapp_templates.\(name).name", reason: "must be a template name as Meta approved it: lowercase letters, digits and underscores")
+            }
+            policy.whatsappTemplates[type] = WhatsAppTemplate(
+                name: template.name, language: template.language, parameters: template.parameters ?? []
+            )
         }
         // Code by code over the documented defaults, so a file names only what it changes.
         for (provider, codes) in errorClasses ?? [:] {

@@ -26,6 +26,11 @@ package enum Idempotency {
         let encoder = WireJSON.makeEncoder()
         parts.append((try? encoder.encode(request.recipient)).map { String(decoding: $0, as: UTF8.self) } ?? "")
         parts.append((try? encoder.encode(request.context)).map { String(decoding: $0, as: UTF8.self) } ?? "")
+        for attachment in request.attachments {
+            parts.append(attachment.filename)
+            parts.append(attachment.contentType)
+            parts.append(Data(SHA256.hash(data: attachment.data)).base64EncodedString())
+        }
         // Length-prefixed, so no two different lists of parts join into the same bytes.
         let joined = parts.map { "\($0.utf8.count):\($0)" }.joined()
         return Data(SHA256.hash(data: Data(joined.utf8)))

@@ -22,11 +22,18 @@ package protocol Store: Sendable {
     /// With an idempotency key on the communication, the key is recorded with `fingerprint` in the
     /// same transaction; a key already recorded writes nothing and answers which communication it
     /// belongs to, or that it was used for another request. Concurrent inserts with one key (several
-    /// sidecars included) store exactly one communication.
+    /// sidecars included) store exactly one communication. `attachments` are stored with it, in the
+    /// same transaction.
     @discardableResult
-    func insert(_ communication: Communication, leasedTo lease: Lease?, fingerprint: Data?) async throws(StoreError) -> Idempotency.Insertion
+    func insert(
+        _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
+    ) async throws(StoreError) -> Idempotency.Insertion
 
     func communication(id: UUID) async throws(StoreError) -> Communication?
+
+    /// The email attachments stored with a communication, in order; empty once the client's key is
+    /// shredded.
+    func attachments(of id: UUID) async throws(StoreError) -> [Attachment]
 
     /// Communications newest first, filtered, a page at a time.
     func communications(matching query: CommunicationQuery) async throws(StoreError) -> CommunicationPage
@@ -85,6 +92,6 @@ package protocol Store: Sendable {
 extension Store {
     /// Inserts a communication without an idempotency key.
     package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
-        try await insert(communication, leasedTo: lease, fingerprint: nil)
+        try await insert(communication, attachments: [], leasedTo: lease, fingerprint: nil)
     }
 }

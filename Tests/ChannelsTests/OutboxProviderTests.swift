@@ -11,7 +11,7 @@ struct OutboxProviderTests {
     @Test("writes an .eml for email and a .json for text channels, named by communication and attempt")
     func writes() async throws {
         let id = UUID()
-        let email = OutboxProvider(channel: .email, directory: folder, sender: sender)
+        let email = OutboxProvider(channel: .email, directory: folder, composer: EmailComposer(sender: sender, links: nil))
         let receipt = try await email.send(OutboundMessage(
             communicationID: id, attempt: 2, messageType: .welcome, channel: .email, to: "priya@example.com",
             content: RenderedMessage(subject: "Hi", html: "<p>Hi</p>", text: "Hi")
@@ -19,7 +19,7 @@ struct OutboxProviderTests {
         #expect(receipt.providerMessageID == "outbox:email/\(id.uuidString.lowercased())-2.eml")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("email/\(id.uuidString.lowercased())-2.eml").path))
 
-        let sms = OutboxProvider(channel: .sms, directory: folder, sender: sender)
+        let sms = OutboxProvider(channel: .sms, directory: folder, composer: EmailComposer(sender: sender, links: nil))
         _ = try await sms.send(OutboundMessage(
             communicationID: id, attempt: 3, messageType: .welcome, channel: .sms, to: "+14155552671", content: RenderedMessage(text: "Hi there")
         ))
@@ -32,7 +32,7 @@ struct OutboxProviderTests {
 
     @Test("a folder it cannot write is a transient failure")
     func unwritable() async {
-        let provider = OutboxProvider(channel: .sms, directory: URL(fileURLWithPath: "/proc/forbidden"), sender: sender)
+        let provider = OutboxProvider(channel: .sms, directory: URL(fileURLWithPath: "/proc/forbidden"), composer: EmailComposer(sender: sender, links: nil))
         await #expect {
             try await provider.send(OutboundMessage(
                 communicationID: UUID(), attempt: 1, messageType: .welcome, channel: .sms, to: "+14155552671", content: RenderedMessage(text: "x")

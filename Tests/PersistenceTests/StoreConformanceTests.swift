@@ -129,6 +129,38 @@ struct StoreConformanceTests {
 
     // MARK: - Encryption at rest
 
+    @Test("attachments are stored with their communication, in order, sealed, and gone with the client's key", arguments: StoreBackend.available)
+    func attachments(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let client = UUID()
+            let item = try communication(client: client)
+            let files = [
+                try Attachment(filename: "budget.pdf", contentType: "application/pdf", data: Data([0x25, 0x50, 0x44, 0x46, 0x00, 0xFF])),
+                try Attachment(filename: "floor plan é.png", contentType: "image/png", data: Data(repeating: 7, count: 70_000)),
+            ]
+            try await store.insert(item, attachments: files, leasedTo: nil, fingerprint: nil)
+            #expect(try await store.attachments(of: item.id) == files)
+            #expect(try await store.attachments(of: UUID()).isEmpty)
+            try await store.shred(clientID: client)
+            #expect(try await store.attachments(of: item.id).isEmpty)
+        }
+    }
+
+    @Test("an attempt keeps the template variables its context lacked", arguments: StoreBackend.available)
+    func missingVariables(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let item = try communication()
+            try await store.insert(item, leasedTo: nil)
+            let attempt = Attempt(
+                number: 1, channel: .email, provider: "smtp", startedAt: Self.start, latencyMilliseconds: 12, outcome: .sent,
+                providerMessageID: "m-1", missingVariables: ["client_name", "event_date"]
+            )
+            try await store.record(attempt, for: item.id, movingTo: .sent)
+            #expect(try await store.communication(id: item.id)?.attempts == [attempt])
+        }
+    }
+
+
     @Test("a shredded client's communications read back without their personal data", arguments: StoreBackend.available)
     func shredding(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
@@ -255,14 +287,14 @@ struct StoreConformanceTests {
             }
             let first = try keyed("node-7")
             let same = Data([1, 2, 3])
-            #expect(try await store.insert(first, leasedTo: nil, fingerprint: same) == .inserted)
-            #expect(try await store.insert(try keyed("node-7"), leasedTo: nil, fingerprint: same) == .existing(first.id))
-            #expect(try await store.insert(try keyed("node-7"), leasedTo: nil, fingerprint: Data([9])) == .conflict)
+            #expect(try await store.insert(first, attachments: [], leasedTo: nil, fingerprint: same) == .inserted)
+            #expect(try await store.insert(try keyed("node-7"), attachments: [], leasedTo: nil, fingerprint: same) == .existing(first.id))
+            #expect(try await store.insert(try keyed("node-7"), attachments: [], leasedTo: nil, fingerprint: Data([9])) == .conflict)
 
             let racing = try (0..<8).map { _ in try keyed("node-8") }
             let outcomes = try await withThrowingTaskGroup(of: Idempotency.Insertion.self) { group in
                 for item in racing {
-                    group.addTask { try await store.insert(item, leasedTo: nil, fingerprint: same) }
+                    group.addTask { try await store.insert(item, attachments: [], leasedTo: nil, fingerprint: same) }
                 }
                 return try await group.reduce(into: [Idempotency.Insertion]()) { $0.append($1) }
             }

@@ -12,10 +12,12 @@ struct AttemptColumns: Sendable {
     var providerMessageID: String?
     var errorCategory: String?
     var error: String?
+    /// A JSON array of names, or nil.
+    var missingVariables: String?
 
     init(
         number: Int, channel: String, provider: String, startedAt: Int64, latencyMilliseconds: Int, outcome: String,
-        providerMessageID: String?, errorCategory: String?, error: String?
+        providerMessageID: String?, errorCategory: String?, error: String?, missingVariables: String?
     ) {
         self.number = number
         self.channel = channel
@@ -26,6 +28,7 @@ struct AttemptColumns: Sendable {
         self.providerMessageID = providerMessageID
         self.errorCategory = errorCategory
         self.error = error
+        self.missingVariables = missingVariables
     }
 
     init(_ attempt: Attempt) {
@@ -33,7 +36,10 @@ struct AttemptColumns: Sendable {
             number: attempt.number, channel: attempt.channel.rawValue, provider: attempt.provider,
             startedAt: attempt.startedAt.millisecondsSince1970, latencyMilliseconds: attempt.latencyMilliseconds,
             outcome: attempt.outcome.rawValue, providerMessageID: attempt.providerMessageID,
-            errorCategory: attempt.errorCategory, error: attempt.error
+            errorCategory: attempt.errorCategory, error: attempt.error,
+            missingVariables: attempt.missingVariables.flatMap { names in
+                (try? JSONEncoder().encode(names)).map { String(decoding: $0, as: UTF8.self) }
+            }
         )
     }
 
@@ -44,7 +50,8 @@ struct AttemptColumns: Sendable {
         return Attempt(
             number: number, channel: channel, provider: provider, startedAt: Date(millisecondsSince1970: startedAt),
             latencyMilliseconds: latencyMilliseconds, outcome: outcome, providerMessageID: providerMessageID,
-            errorCategory: errorCategory, error: error
+            errorCategory: errorCategory, error: error,
+            missingVariables: missingVariables.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
         )
     }
 }

@@ -1,4 +1,4 @@
-import Crypto
+package import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +16,9 @@ package struct MasterKey: Sendable {
     /// Stored in the database on first use and compared on every start, so a sidecar given another
     /// key refuses to start instead of writing data the others cannot read. Reveals nothing of the key.
     let check: Data
+    /// Signs the links in emails (unsubscribe, opens, clicks), so every sidecar sharing the database
+    /// accepts the links any of them made.
+    package let linkSigning: SymmetricKey
 
     package init(secret: String) throws(StoreError) {
         let material: SymmetricKey
@@ -31,6 +34,7 @@ package struct MasterKey: Sendable {
         blindIndex = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data("crm-sidecar blind index v1".utf8), outputByteCount: 32)
         check = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data("crm-sidecar key check v1".utf8), outputByteCount: 16)
             .withUnsafeBytes { Data($0) }
+        linkSigning = HKDF<SHA256>.deriveKey(inputKeyMaterial: material, info: Data("crm-sidecar link signing v1".utf8), outputByteCount: 32)
     }
 
     /// The key of an embedded database without DB_ENCRYPTION_KEY: the key file beside the database,

@@ -108,7 +108,22 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX audit_log_by_client ON audit_log (client_id, at)",
             "CREATE TABLE encryption (id integer PRIMARY KEY CHECK (id = 1), key_check bytea NOT NULL)",
-        ])
+        ]),
+        // As SQLite's 0003: sealed email attachments apart from their communication, and the template
+        // variables an attempt's context lacked.
+        ("0002_attachments_template_gaps", [
+            """
+            CREATE TABLE attachments (
+              communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+              position integer NOT NULL,
+              filename bytea NOT NULL,
+              content_type text NOT NULL,
+              data bytea NOT NULL,
+              PRIMARY KEY (communication_id, position)
+            )
+            """,
+            "ALTER TABLE attempts ADD COLUMN missing_variables text",
+        ]),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

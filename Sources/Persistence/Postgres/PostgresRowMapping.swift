@@ -25,7 +25,8 @@ extension AttemptColumns {
             provider: try row["provider"].decode(String.self), startedAt: try row["started_at"].decode(Int64.self),
             latencyMilliseconds: try row["latency_ms"].decode(Int.self), outcome: try row["outcome"].decode(String.self),
             providerMessageID: try row["provider_message_id"].decode(String?.self),
-            errorCategory: try row["error_category"].decode(String?.self), error: try row["error"].decode(String?.self)
+            errorCategory: try row["error_category"].decode(String?.self), error: try row["error"].decode(String?.self),
+            missingVariables: try row["missing_variables"].decode(String?.self)
         )
     }
 }

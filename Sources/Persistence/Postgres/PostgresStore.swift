@@ -38,7 +38,7 @@ package final class PostgresStore: Store, Service {
     }
 
     package func insert(
-        _ communication: Communication, leasedTo lease: Lease?, fingerprint: Data?
+        _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
         let (cipher, encoder) = (self.cipher, self.encoder)
         return try await transaction { connection, logger -> Idempotency.Insertion in
@@ -74,6 +74,12 @@ package final class PostgresStore: Store, Service {
             for event in communication.events {
                 try await Self.insert(StatusEventColumns(event), for: row.id, on: connection, logger: logger)
             }
+            for attachment in try AttachmentColumns.rows(attachments, communicationID: row.id, key: key) {
+                try await connection.query("""
+                    INSERT INTO attachments (communication_id, position, filename, content_type, data)
+                    VALUES (\(row.id), \(attachment.position), \(attachment.filename), \(attachment.contentType), \(attachment.data))
+                    """, logger: logger)
+            }
             for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
                 try await connection.query("""
                     INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
@@ -89,6 +95,27 @@ package final class PostgresStore: Store, Service {
         let (cipher, decoder) = (self.cipher, self.decoder)
         return try await connection { connection, logger in
             try await Self.communication(id.key, cipher: cipher, decoder: decoder, on: connection, logger: logger)
+        }
+    }
+
+    package func attachments(of id: UUID) async throws(StoreError) -> [Attachment] {
+        let cipher = self.cipher
+        let key = id.key
+        return try await connection { connection, logger -> [Attachment] in
+            let rows = try await connection.query(
+                "SELECT position, filename, content_type, data FROM attachments WHERE communication_id = \(key) ORDER BY position",
+                logger: logger
+            ).collect()
+            guard !rows.isEmpty,
+                let clientID = try await connection.query("SELECT client_id FROM communications WHERE id = \(key)", logger: logger)
+                    .collect().first?.decode(String.self)
+            else { return [] }
+            let clientKey = try await Self.clientKey(clientID, cipher: cipher, creating: false, on: connection, logger: logger)
+            return try rows.compactMap { row in
+                let (position, filename, contentType, data) = try row.decode((Int, Data, String, Data).self)
+                return try AttachmentColumns(position: position, filename: filename, contentType: contentType, data: data)
+                    .attachment(communicationID: key, key: clientKey)
+            }
         }
     }
 
@@ -261,10 +288,10 @@ package final class PostgresStore: Store, Service {
             try await connection.query("""
                 INSERT INTO attempts
                   (communication_id, number, channel, provider, started_at, latency_ms, outcome, provider_message_id,
-                   error_category, error)
+                   error_category, error, missing_variables)
                 VALUES (\(key), \(columns.number), \(columns.channel), \(columns.provider), \(columns.startedAt),
                    \(columns.latencyMilliseconds), \(columns.outcome), \(columns.providerMessageID), \(columns.errorCategory),
-                   \(columns.error))
+                   \(columns.error), \(columns.missingVariables))
                 """, logger: logger)
             guard let status else { return nil }
             return try await Self.move(

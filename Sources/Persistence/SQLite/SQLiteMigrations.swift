@@ -75,6 +75,22 @@ enum SQLiteMigrations {
         migrator.registerMigration("0002_encryption_contacts_queue") { db in
             try encryptionContactsQueue(db, cipher: cipher)
         }
+        // Email attachments live apart from their communication (they can be megabytes and are read
+        // only when an email is sent), sealed under the client's key like the rest of its data; an
+        // attempt names the template variables the context lacked.
+        migrator.registerMigration("0003_attachments_template_gaps") { db in
+            try db.execute(sql: """
+                CREATE TABLE attachments (
+                  communication_id TEXT NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
+                  position INTEGER NOT NULL,
+                  filename BLOB NOT NULL,
+                  content_type TEXT NOT NULL,
+                  data BLOB NOT NULL,
+                  PRIMARY KEY (communication_id, position)
+                );
+                ALTER TABLE attempts ADD COLUMN missing_variables TEXT;
+                """)
+        }
         return migrator
     }
 

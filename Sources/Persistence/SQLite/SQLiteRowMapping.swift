@@ -24,12 +24,13 @@ extension AttemptColumns {
         self.init(
             number: row["number"], channel: row["channel"], provider: row["provider"], startedAt: row["started_at"],
             latencyMilliseconds: row["latency_ms"], outcome: row["outcome"], providerMessageID: row["provider_message_id"],
-            errorCategory: row["error_category"], error: row["error"]
+            errorCategory: row["error_category"], error: row["error"], missingVariables: row["missing_variables"]
         )
     }
 
     func arguments(communicationID: String) -> StatementArguments {
-        [communicationID, number, channel, provider, startedAt, latencyMilliseconds, outcome, providerMessageID, errorCategory, error]
+        [communicationID, number, channel, provider, startedAt, latencyMilliseconds, outcome, providerMessageID, errorCategory, error,
+         missingVariables]
     }
 }
 

@@ -39,7 +39,7 @@ package final class SQLiteStore: Store {
     }
 
     package func insert(
-        _ communication: Communication, leasedTo lease: Lease?, fingerprint: Data?
+        _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
         let (cipher, encoder) = (self.cipher, self.encoder)
         return try await write { db -> Idempotency.Insertion in
@@ -64,6 +64,12 @@ package final class SQLiteStore: Store {
             for event in communication.events {
                 try Self.insert(StatusEventColumns(event), for: row.id, in: db)
             }
+            for attachment in try AttachmentColumns.rows(attachments, communicationID: row.id, key: key) {
+                try db.execute(
+                    sql: "INSERT INTO attachments (communication_id, position, filename, content_type, data) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [row.id, attachment.position, attachment.filename, attachment.contentType, attachment.data]
+                )
+            }
             for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
                 try Self.upsert(contact, in: db)
             }
@@ -80,6 +86,24 @@ package final class SQLiteStore: Store {
     package func communication(id: UUID) async throws(StoreError) -> Communication? {
         let (cipher, decoder) = (self.cipher, self.decoder)
         return try await read { db in try Self.communication(id.key, cipher: cipher, decoder: decoder, in: db) }
+    }
+
+    package func attachments(of id: UUID) async throws(StoreError) -> [Attachment] {
+        let cipher = self.cipher
+        let key = id.key
+        return try await read { db -> [Attachment] in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM attachments WHERE communication_id = ? ORDER BY position", arguments: [key]
+            )
+            guard !rows.isEmpty, let clientID = try String.fetchOne(db, sql: "SELECT client_id FROM communications WHERE id = ?", arguments: [key])
+            else { return [] }
+            let clientKey = try Self.clientKey(clientID, cipher: cipher, creating: false, in: db)
+            return try rows.compactMap { row in
+                try AttachmentColumns(
+                    position: row["position"], filename: row["filename"], contentType: row["content_type"], data: row["data"]
+                ).attachment(communicationID: key, key: clientKey)
+            }
+        }
     }
 
     package func claimDue(by now: Date, for lease: Lease, limit: Int) async throws(StoreError) -> [Communication] {
@@ -239,8 +263,8 @@ package final class SQLiteStore: Store {
                 sql: """
                     INSERT INTO attempts
                       (communication_id, number, channel, provider, started_at, latency_ms, outcome,
-                       provider_message_id, error_category, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       provider_message_id, error_category, error, missing_variables)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: columns.arguments(communicationID: key)
             )

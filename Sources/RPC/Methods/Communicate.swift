@@ -20,6 +20,7 @@ package enum Communicate: RPCMethod {
         var wait: Bool?
         var dryRun: Bool?
         var idempotencyKey: String?
+        var attachments: [Attachment]?
 
         package enum CodingKeys: String, CodingKey, CaseIterable {
             case planID = "plan_id"
@@ -33,6 +34,7 @@ package enum Communicate: RPCMethod {
             case wait
             case dryRun = "dry_run"
             case idempotencyKey = "idempotency_key"
+            case attachments
         }
     }
 
@@ -94,6 +96,10 @@ package enum Communicate: RPCMethod {
         if let key = params.idempotencyKey, key.isEmpty || key.utf8.count > 255 || key.contains(where: \.isNewline) {
             throw .invalidParams(FieldError(field: "idempotency_key", reason: "must be 1 to 255 bytes on one line"))
         }
+        let attachments = params.attachments ?? []
+        if attachments.reduce(0, { $0 + $1.data.count }) > Attachment.maxTotalBytes {
+            throw .invalidParams(FieldError(field: "attachments", reason: "must total at most \(Attachment.maxTotalBytes / 1_048_576) MB decoded"))
+        }
         let request = CommunicationRequest(
             planID: params.planID,
             clientID: params.clientID,
@@ -102,7 +108,8 @@ package enum Communicate: RPCMethod {
             recipient: params.recipient,
             context: params.context ?? [:],
             preferredChannel: params.preferredChannel,
-            idempotencyKey: params.idempotencyKey
+            idempotencyKey: params.idempotencyKey,
+            attachments: attachments
         )
         do {
             if params.dryRun == true {

@@ -30,3 +30,22 @@ package enum SMSSegments {
         return (length + multi - 1) / multi
     }
 }
+
+extension SMSSegments {
+    /// `text` cut to at most `segments` segments: whole words dropped from the end and `...` put in
+    /// their place, links (`http://`, `https://`) never cut and kept at the end. Text that fits, or
+    /// that is nothing but links, is returned as it is.
+    package static func shortened(_ text: String, toSegments segments: Int) -> String {
+        if count(for: text) <= segments { return text }
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        let links = words.filter { $0.hasPrefix("https://") || $0.hasPrefix("http://") }
+        var kept = words.filter { !links.contains($0) }
+        func candidate() -> String {
+            ([kept.joined(separator: " ") + "..."] + links).joined(separator: " ")
+        }
+        while !kept.isEmpty, count(for: candidate()) > segments {
+            kept.removeLast()
+        }
+        return kept.isEmpty ? links.joined(separator: " ") : candidate()
+    }
+}

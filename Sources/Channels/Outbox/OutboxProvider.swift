@@ -7,13 +7,13 @@ package import Foundation
 package struct OutboxProvider: ChannelProvider {
     package let channel: Channel
     package let directory: URL
-    package let sender: EmailSender
+    package let composer: EmailComposer
     package var name: String { "outbox" }
 
-    package init(channel: Channel, directory: URL, sender: EmailSender) {
+    package init(channel: Channel, directory: URL, composer: EmailComposer) {
         self.channel = channel
         self.directory = directory
-        self.sender = sender
+        self.composer = composer
     }
 
     package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
@@ -24,9 +24,7 @@ package struct OutboxProvider: ChannelProvider {
             switch channel {
             case .email:
                 fileName = id + ".eml"
-                bytes = Data(try MIMEMessage(
-                    from: sender, to: message.to, communicationID: message.communicationID, content: message.content
-                ).serialized())
+                bytes = Data(try composer.compose(message).serialized())
             case .sms, .whatsapp:
                 fileName = id + ".json"
                 bytes = try Self.encoder.encode(OutboxTextMessage(message: message))

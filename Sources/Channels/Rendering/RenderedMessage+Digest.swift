@@ -8,7 +8,10 @@ extension RenderedMessage {
         return RenderedMessage(
             subject: subjects.isEmpty ? nil : "\(parts.count) updates: " + subjects.joined(separator: "; "),
             html: htmls.isEmpty ? nil : htmls.joined(separator: "\n<hr>\n"),
-            text: parts.map(\.text).joined(separator: "\n\n")
+            text: parts.map(\.text).joined(separator: "\n\n"),
+            missingVariables: parts.flatMap(\.missingVariables).reduce(into: []) { names, name in
+                if !names.contains(name) { names.append(name) }
+            }
         )
     }
 }

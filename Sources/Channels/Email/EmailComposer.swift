@@ -1,0 +1,34 @@
+package import CRMModel
+import Foundation
+
+/// Turns an outbound email into its MIME form, the same for every email provider (SMTP and the
+/// outbox): the sender, the recipient's name, the attachments and the unsubscribe link.
+package struct EmailComposer: Sendable {
+    package var sender: EmailSender
+    /// Nil without PUBLIC_BASE_URL: no List-Unsubscribe header then.
+    package var links: EmailLinks?
+
+    package init(sender: EmailSender, links: EmailLinks?) {
+        self.sender = sender
+        self.links = links
+    }
+
+    package func compose(_ message: OutboundMessage) -> MIMEMessage {
+        MIMEMessage(
+            from: sender, to: message.to, toName: message.recipientName, communicationID: message.communicationID,
+            content: message.content, attachments: message.attachments,
+            unsubscribeURL: links?.unsubscribeURL(for: message.communicationID)
+        )
+    }
+
+    /// The message `crm-sidecar check smtp --to` sends.
+    package func testMessage(to address: String) -> MIMEMessage {
+        MIMEMessage(
+            from: sender, to: address, communicationID: UUID(),
+            content: RenderedMessage(
+                subject: "crm-sidecar SMTP check",
+                text: "This message was sent by `crm-sidecar check smtp` to confirm the SMTP settings work. No action is needed."
+            )
+        )
+    }
+}

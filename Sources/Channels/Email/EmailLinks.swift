@@ -1,0 +1,64 @@
+package import Crypto
+package import Foundation
+
+/// Links in emails that lead back to the side port (unsubscribe now; opens and clicks with the
+/// webhooks), each carrying a token that names the communication and is signed with HMAC-SHA256, so a
+/// forged or altered link is refused.
+///
+/// A token is base64url of the communication id's 16 bytes and the first 16 bytes of the HMAC over
+/// the purpose, the id and the link's target (for clicks). It reveals the id, which is not secret, and
+/// nothing else.
+package struct EmailLinks: Sendable {
+    package enum Purpose: String, Sendable {
+        case unsubscribe = "u"
+        case open = "o"
+        case click = "c"
+    }
+
+    /// PUBLIC_BASE_URL without a trailing slash: where providers and mail clients reach the side port.
+    package let baseURL: String
+    private let key: SymmetricKey
+
+    package init(baseURL: String, key: SymmetricKey) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.key = key
+    }
+
+    package func unsubscribeURL(for communicationID: UUID) -> String {
+        "\(baseURL)/email/unsubscribe/\(token(.unsubscribe, for: communicationID))"
+    }
+
+    package func token(_ purpose: Purpose, for communicationID: UUID, target: String = "") -> String {
+        let id = withUnsafeBytes(of: communicationID.uuid) { Data($0) }
+        return Self.base64URL(id + signature(purpose, id: id, target: target))
+    }
+
+    /// The communication a token was made for, or nil when it was not made with this key for this
+    /// purpose and target.
+    package func verify(_ token: String, _ purpose: Purpose, target: String = "") -> UUID? {
+        guard let bytes = Self.data(base64URL: token), bytes.count == 32 else { return nil }
+        let id = bytes.prefix(16)
+        let expected = signature(purpose, id: Data(id), target: target)
+        // Constant time: a timing difference must not reveal how much of a forged tag was right.
+        guard zip(expected, bytes.suffix(16)).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
+        return id.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+    }
+
+    private func signature(_ purpose: Purpose, id: Data, target: String) -> Data {
+        var message = Data(purpose.rawValue.utf8)
+        message += id
+        message += Data(target.utf8)
+        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).prefix(16)
+    }
+
+    private static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    private static func data(base64URL text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
+    }
+}

@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One HTTPS call to a provider's API, with what the providers' answers have in common: a network
+/// failure or timeout is transient, a body is read up to a limit, and `Retry-After` is understood.
+struct ProviderHTTP: Sendable {
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Data
+
+        /// Seconds from `Retry-After` (delta-seconds or an HTTP date), when the provider sent one.
+        var retryAfter: TimeInterval? {
+            guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
+            if let seconds = TimeInterval(value), seconds >= 0 { return seconds }
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+            return formatter.date(from: value).map { max(0, $0.timeIntervalSinceNow) }
+        }
+    }
+
+    var client: HTTPClient = .shared
+    var timeout: Duration = .seconds(30)
+    /// A provider's name for messages: "Twilio", "WhatsApp Cloud API".
+    var service: String
+
+    func send(_ request: HTTPClientRequest) async throws(ProviderError) -> Response {
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            var body = try await response.body.collect(upTo: 1 << 20)
+            return Response(
+                status: Int(response.status.code), headers: response.headers,
+                body: Data(body.readBytes(length: body.readableBytes) ?? [])
+            )
+        } catch {
+            // Connection refused, reset, TLS trouble, or no answer in time: worth another try later.
+            throw ProviderError(.transient, "cannot reach the \(service): \(Self.describe(error))")
+        }
+    }
+
+    /// An error's description without anything from the request (URLs carry account ids at most).
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "\(error)" }
+        return String(describing: type(of: error)) + ": \(error)"
+    }
+}

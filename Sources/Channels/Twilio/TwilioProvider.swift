@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+package import CRMModel
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// SMS through Twilio's Programmable Messaging API: `POST /2010-04-01/Accounts/{sid}/Messages.json`,
+/// form-encoded, with HTTP basic auth (account SID and auth token). Twilio's `sid` for the message is
+/// the provider message id its status callbacks refer to.
+///
+/// Twilio's error codes decide the class (the policy's table refines them): an invalid or
+/// unreachable number is an invalid recipient, an unsubscribed one (21610) permanent, 401 auth, 429
+/// and 5xx transient with `Retry-After` honoured.
+package struct TwilioProvider: ChannelProvider {
+    package let channel = Channel.sms
+    package var name: String { "twilio" }
+
+    private let settings: TwilioSettings
+    private let http: ProviderHTTP
+
+    package init(settings: TwilioSettings) {
+        self.settings = settings
+        http = ProviderHTTP(service: "Twilio API")
+    }
+
+    package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
+        var fields = [("To", message.to), ("Body", message.content.text)]
+        if let service = settings.messagingServiceSID {
+            fields.append(("MessagingServiceSid", service))
+        } else if let from = settings.from {
+            fields.append(("From", from))
+        }
+        if let callback = settings.statusCallbackURL {
+            fields.append(("StatusCallback", callback))
+        }
+        var request = HTTPClientRequest(url: settings.messagesURL)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
+        let response = try await http.send(request)
+        guard (200..<300).contains(response.status) else { throw Self.failure(response) }
+        guard let created = try? JSONDecoder().decode(Created.self, from: response.body), !created.sid.isEmpty else {
+            throw ProviderError(.transient, "Twilio answered \(response.status) without a message sid")
+        }
+        return ProviderReceipt(providerMessageID: created.sid)
+    }
+
+    /// `crm-sidecar check twilio`: reads the account (`GET /2010-04-01/Accounts/{sid}.json`), which
+    /// proves the credentials without sending anything.
+    package func check() async throws(ProviderError) -> String {
+        var request = HTTPClientRequest(url: "\(settings.apiBaseURL)/2010-04-01/Accounts/\(settings.accountSID).json")
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await http.send(request)
+        guard (200..<300).contains(response.status) else { throw Self.failure(response) }
+        let account = try? JSONDecoder().decode(Account.self, from: response.body)
+        return "account \(settings.accountSID) is \(account?.status ?? "reachable")"
+    }
+
+    private var authorization: String {
+        "Basic " + Data("\(settings.accountSID):\(settings.authToken)".utf8).base64EncodedString()
+    }
+
+    /// What a Twilio error answer means. Its body is `{"code", "message", "more_info", "status"}`.
+    static func failure(_ response: ProviderHTTP.Response) -> ProviderError {
+        let error = try? JSONDecoder().decode(APIError.self, from: response.body)
+        let code = error?.code.map(String.init)
+        let detail = "Twilio answered \(response.status)" + (error?.message.map { ": \($0)" } ?? "")
+        let category: ProviderError.Category = switch (response.status, error?.code) {
+        case (401, _), (403, _), (_, 20003): .auth
+        case (429, _), (_, 20429): .rateLimited
+        case (500..., _): .transient
+        case (_, 21211), (_, 21614), (_, 21612), (_, 21408): .invalidRecipient
+        default: .permanent
+        }
+        return ProviderError(category, detail, providerCode: code ?? String(response.status), retryAfter: response.retryAfter)
+    }
+
+    private struct Created: Decodable {
+        var sid: String
+    }
+
+    private struct Account: Decodable {
+        var status: String?
+    }
+
+    private struct APIError: Decodable {
+        var code: Int?
+        var message: String?
+    }
+}
