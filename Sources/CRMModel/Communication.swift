@@ -15,6 +15,8 @@ public struct Communication: Sendable, Equatable, Codable {
     public var context: [String: JSONValue]
     public var preferredChannel: Channel?
     public var idempotencyKey: String?
+    /// How many files go with the email; the files themselves are read only when it is sent.
+    public var attachmentCount: Int
     public var createdAt: Date
     public var updatedAt: Date
     public var attempts: [Attempt]
@@ -39,6 +41,7 @@ public struct Communication: Sendable, Equatable, Codable {
         self.context = request.context
         self.preferredChannel = request.preferredChannel
         self.idempotencyKey = request.idempotencyKey
+        self.attachmentCount = request.attachments.count
         self.createdAt = createdAt
         self.updatedAt = createdAt
         self.attempts = []
@@ -58,6 +61,7 @@ public struct Communication: Sendable, Equatable, Codable {
         case context
         case preferredChannel = "preferred_channel"
         case idempotencyKey = "idempotency_key"
+        case attachmentCount = "attachment_count"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case attempts

@@ -8,12 +8,16 @@ public struct Decision: Sendable, Equatable, Codable {
     /// 1 (lowest) to 10 (highest).
     public var priority: Int
     public var reasons: [String]
+    /// The language the templates are rendered in: the client's preference when the communication
+    /// was decided (nil, from records older than this field: English).
+    public var language: String?
 
-    public init(channels: [Channel], sendAt: Date, priority: Int, reasons: [String]) {
+    public init(channels: [Channel], sendAt: Date, priority: Int, reasons: [String], language: String? = nil) {
         self.channels = channels
         self.sendAt = sendAt
         self.priority = priority
         self.reasons = reasons
+        self.language = language
     }
 
     enum CodingKeys: String, CodingKey {
@@ -21,5 +25,6 @@ public struct Decision: Sendable, Equatable, Codable {
         case sendAt = "send_at"
         case priority
         case reasons
+        case language
     }
 }

@@ -63,7 +63,7 @@ struct Configuration {
         ("SEND_POLL_MS", "how often the work queue is checked for due sends, in milliseconds (default: 1000)"),
         ("SMTP_HOST", "the SMTP server; unset, emails go to the outbox folder"),
         ("SMTP_PORT", "the SMTP server's port (default: 587); 465 means implicit TLS"),
-        ("SMTP_USE_TLS", "true (default): STARTTLS is required; false: no TLS at all, only for a trusted relay. Port 465 always uses TLS"),
+        ("SMTP_USE_TLS", "true (default): STARTTLS is required; implicit: TLS from the first byte (as on port 465, which always uses it); false: no TLS at all, only for a trusted relay"),
         ("SMTP_USERNAME", "the SMTP AUTH user name; unset, no AUTH"),
         ("SMTP_PASSWORD", "the SMTP AUTH password (required with SMTP_USERNAME)"),
         ("SMTP_CA_FILE", "a PEM file of certificate authorities to trust instead of the system's (a private CA)"),
@@ -164,19 +164,22 @@ struct Configuration {
 
         if let host = value("SMTP_HOST") {
             let port = try integer("SMTP_PORT", default: 587, range: 1...65535)
-            let useTLS: Bool
+            var security: SMTPSettings.Security
             switch value("SMTP_USE_TLS")?.lowercased() {
-            case nil, "true", "1", "yes": useTLS = true
-            case "false", "0", "no": useTLS = false
-            default: throw Problem(variable: "SMTP_USE_TLS", reason: "must be true or false")
+            case nil, "true", "1", "yes", "starttls": security = .startTLS
+            case "implicit", "ssl", "tls": security = .implicitTLS
+            case "false", "0", "no": security = .none
+            default: throw Problem(variable: "SMTP_USE_TLS", reason: "must be true (STARTTLS), implicit (TLS from the first byte) or false")
             }
+            // Port 465 speaks TLS from the first byte (RFC 8314), whatever else is said.
+            if port == 465 { security = .implicitTLS }
             let username = value("SMTP_USERNAME")
             let password = try username.map { _ throws(Problem) in try required("SMTP_PASSWORD", with: "SMTP_USERNAME") }
             if let file = value("SMTP_CA_FILE"), !FileManager.default.isReadableFile(atPath: file) {
                 throw Problem(variable: "SMTP_CA_FILE", reason: "names a file that does not exist or cannot be read: \(file)")
             }
             smtp = SMTPSettings(
-                host: host, port: port, security: port == 465 ? .implicitTLS : (useTLS ? .startTLS : .none),
+                host: host, port: port, security: security,
                 username: username, password: password, caFile: value("SMTP_CA_FILE"),
                 timeout: .seconds(try integer("SMTP_TIMEOUT_SECONDS", default: 60, range: 1...600)),
                 maxSessions: try integer("SMTP_MAX_SESSIONS", default: 4, range: 1...64)

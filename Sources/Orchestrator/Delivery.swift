@@ -101,8 +101,8 @@ package struct Delivery: Sendable {
             channels = Array(channels[(index + 1)...])
         }
 
-        // Templates in the client's language, English when there is none in it.
-        let language = try await store.preferences(for: communication.clientID)?.languagePreference ?? "en"
+        // Templates in the language decided with the channels, English when there is none in it.
+        let language = communication.decision.language ?? "en"
 
         for channel in channels {
             guard let address = communication.recipient.address(for: channel) else { continue }
@@ -140,7 +140,7 @@ package struct Delivery: Sendable {
                 // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
                 do { try await rateLimiter.acquire(provider.name) } catch { return communication }
                 let riders = try await digestRiders(for: communication, with: &companions, on: channel, to: address, lease: lease)
-                let files = channel == .email ? try await attachments(of: [communication] + riders) : []
+                let files = channel == .email ? try await attachments(of: [communication] + riders, lease: lease) : []
                 let (attempt, failure) = await send(
                     communication, riders: riders, on: channel, to: address, through: provider, language: language, attachments: files
                 )
@@ -330,11 +330,14 @@ package struct Delivery: Sendable {
         }
     }
 
-    /// The attachments of a message and of the riders of its digest, in that order.
-    private func attachments(of communications: [Communication]) async throws(StoreError) -> [Attachment] {
+    /// The attachments of a message and of the riders of its digest, in that order; read only for
+    /// those that have some, as patiently as attempts are written.
+    private func attachments(of communications: [Communication], lease: Lease) async throws(StoreError) -> [Attachment] {
         var files: [Attachment] = []
-        for communication in communications {
-            files += try await store.attachments(of: communication.id)
+        for communication in communications where communication.attachmentCount > 0 {
+            files += try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                try await store.attachments(of: communication.id)
+            }
         }
         return files
     }

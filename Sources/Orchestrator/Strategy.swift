@@ -64,7 +64,9 @@ package struct Strategy: Sendable {
         let timing = sendTime(request.urgency, preferences: preferences, now: now, requested: requestedSendAt)
         reasons.append(contentsOf: timing.reasons)
         let sendAt = timing.at
-        return Decision(channels: channels, sendAt: sendAt, priority: priority, reasons: reasons)
+        return Decision(
+            channels: channels, sendAt: sendAt, priority: priority, reasons: reasons, language: preferences.languagePreference
+        )
     }
 
     /// When to send, in the client's time zone: critical now, whatever the hour; high now; normal

@@ -1,4 +1,5 @@
 import Channels
+import CRMModel
 import Foundation
 import Testing
 
@@ -41,6 +42,43 @@ struct MIMEMessageTests {
         #expect(throws: ProviderError.self) {
             try MIMEMessage(from: sender, to: "priya@example.com", communicationID: id, content: RenderedMessage(subject: subject, html: "<p/>", text: "")).serialized()
         }
+    }
+}
+
+@Suite("Email attachments and unsubscribe")
+struct MIMEAttachmentTests {
+    let sender = EmailSender(address: "planner@example.com", name: nil)
+
+    @Test("attachments make a multipart/mixed around the text; names are RFC 2231 encoded when not ASCII")
+    func attachments() throws {
+        let files = [
+            try Attachment(filename: "budget.pdf", contentType: "application/pdf", data: Data(repeating: 1, count: 200)),
+            try Attachment(filename: "plan de salle – été, version définitive.png", contentType: "image/png", data: Data([0, 1])),
+        ]
+        let message = MIMEMessage(
+            from: sender, to: "priya@example.com", toName: "Priya Śharma", communicationID: UUID(),
+            content: RenderedMessage(subject: "s", html: "<p>x</p>", text: "x"), attachments: files,
+            unsubscribeURL: "https://crm.example.com/email/unsubscribe/abc"
+        )
+        let text = String(decoding: try message.serialized(), as: UTF8.self)
+        let lines = text.components(separatedBy: "\r\n")
+        #expect(lines.contains { $0.hasPrefix("Content-Type: multipart/mixed;") })
+        #expect(lines.contains { $0.hasPrefix("Content-Type: multipart/alternative;") })
+        #expect(lines.contains(" filename=\"budget.pdf\""))
+        #expect(lines.contains { $0.hasPrefix(" filename*0*=utf-8''plan%20de%20salle%20%E2%80%93") })
+        #expect(lines.contains(" <https://crm.example.com/email/unsubscribe/abc>"))
+        #expect(lines.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+        #expect(lines.contains { $0.hasPrefix("To: =?utf-8?b?") && $0.hasSuffix("<priya@example.com>") })
+        #expect(lines.allSatisfy { $0.utf8.count <= 78 })
+    }
+
+    @Test("a recipient name with a line break is refused")
+    func nameInjection() {
+        let message = MIMEMessage(
+            from: sender, to: "priya@example.com", toName: "Priya\r\nBcc: x@example.com", communicationID: UUID(),
+            content: RenderedMessage(subject: "s", text: "x")
+        )
+        #expect(throws: ProviderError.self) { try message.serialized() }
     }
 }
 

@@ -1,4 +1,4 @@
-import Channels
+@testable import Channels
 import CRMModel
 import Foundation
 import Testing
@@ -84,4 +84,38 @@ struct TemplateRendererTests {
         try "<p>no subject</p>".write(to: folder.appendingPathComponent("reminder.email.mustache"), atomically: true, encoding: .utf8)
         #expect(throws: TemplateError.self) { try TemplateRenderer(overrides: folder) }
     }
+
+    @Test("missing variables are named, except those the template gives a fallback for")
+    func missingVariables() {
+        #expect(Self.renderer.render(.welcome, for: .sms, context: [:]).missingVariables == ["client_name"])
+        #expect(Self.renderer.render(.welcome, for: .sms, context: Self.seedContext).missingVariables.isEmpty)
+        #expect(TemplateRenderer.topLevelVariables(in: "{{a}} {{{b}}} {{& c}} {{#s}}{{d}}{{/s}} {{e}}{{^e}}x{{/e}} {{! note}}") == ["a", "b", "c"])
+    }
+
+    @Test("a template in the client's language is used when there is one, its base language next, English last")
+    func languages() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "नमस्ते {{client_name}}".write(to: folder.appendingPathComponent("welcome.sms.hi.mustache"), atomically: true, encoding: .utf8)
+        try "Olá {{client_name}}".write(to: folder.appendingPathComponent("welcome.sms.pt.mustache"), atomically: true, encoding: .utf8)
+        let renderer = try TemplateRenderer(overrides: folder)
+        let context: [String: JSONValue] = ["client_name": .string("Ann")]
+        #expect(renderer.render(.welcome, for: .sms, context: context, language: "hi").text == "नमस्ते Ann")
+        #expect(renderer.render(.welcome, for: .sms, context: context, language: "pt-BR").text == "Olá Ann")
+        #expect(renderer.render(.welcome, for: .sms, context: context, language: "fr").text.hasPrefix("Hi Ann, welcome!"))
+    }
+
+    @Test("SMS are shortened to whole words with links kept whole")
+    func shortening() {
+        let link = "https://plans.example.com/blueprint/42?token=abcdef"
+        let text = String(repeating: "word ", count: 60) + "see " + link + " today"
+        let short = SMSSegments.shortened(text, toSegments: 1)
+        #expect(SMSSegments.count(for: short) == 1)
+        #expect(short.hasSuffix("... " + link))
+        #expect(short.components(separatedBy: " ").dropLast(2).allSatisfy { $0 == "word" })
+        #expect(SMSSegments.shortened("short", toSegments: 1) == "short")
+        let unicode = String(repeating: "नमस्ते ", count: 30)
+        #expect(SMSSegments.count(for: SMSSegments.shortened(unicode, toSegments: 2)) <= 2)
+    }
 }
+

@@ -126,7 +126,7 @@ package struct MIMEMessage: Sendable {
         // RFC 2231 continuations keep each line short: filename*0*=utf-8''..., filename*1*=...
         var pieces = [""]
         for unit in units {
-            if pieces[pieces.count - 1].utf8.count + unit.utf8.count > 60 { pieces.append("") }
+            if pieces[pieces.count - 1].utf8.count + unit.utf8.count > 48 { pieces.append("") }
             pieces[pieces.count - 1] += unit
         }
         if pieces.count == 1 { return "filename*=utf-8''\(pieces[0])" }

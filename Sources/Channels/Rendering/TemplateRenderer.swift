@@ -149,10 +149,12 @@ package struct TemplateRenderer: Sendable {
         }
     }
 
-    /// The names of `{{name}}`, `{{{name}}}` and `{{& name}}` tags outside every section. A template
-    /// that changes its delimiters is not scanned (nothing is reported for it).
+    /// The names of `{{name}}`, `{{{name}}}` and `{{& name}}` tags outside every section, but for those
+    /// the template gives a fallback for (`{{^name}}...{{/name}}`). A template that changes its
+    /// delimiters is not scanned (nothing is reported for it).
     static func topLevelVariables(in source: String) -> [String] {
         var names: [String] = []
+        var fallbacks: Set<String> = []
         var depth = 0
         var rest = Substring(source)
         while let open = rest.range(of: "{{") {
@@ -165,7 +167,10 @@ package struct TemplateRenderer: Sendable {
             let trimmed = tag.trimmingCharacters(in: .whitespaces)
             guard let sigil = trimmed.first else { continue }
             switch sigil {
-            case "#", "^": depth += 1
+            case "^":
+                fallbacks.insert(trimmed.dropFirst().trimmingCharacters(in: .whitespaces))
+                depth += 1
+            case "#": depth += 1
             case "/": depth = max(0, depth - 1)
             case "=": return []
             case "!", ">", "%", "$", "<": continue
@@ -174,6 +179,6 @@ package struct TemplateRenderer: Sendable {
                 if depth == 0, !name.isEmpty, name != ".", !names.contains(name) { names.append(name) }
             }
         }
-        return names
+        return names.filter { !fallbacks.contains($0) }
     }
 }

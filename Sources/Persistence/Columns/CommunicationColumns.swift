@@ -20,6 +20,7 @@ struct CommunicationColumns: Sendable {
     var context: Data
     var preferredChannel: String?
     var idempotencyKey: String?
+    var attachmentCount: Int
     var createdAt: Int64
     var updatedAt: Int64
     /// When the send loop should next work on it (`next_attempt_at`); written, never read back into
@@ -29,7 +30,8 @@ struct CommunicationColumns: Sendable {
     init(
         id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
         channelUsed: String?, priority: Int, decision: String, recipient: Data, context: Data,
-        preferredChannel: String?, idempotencyKey: String?, createdAt: Int64, updatedAt: Int64, dueAt: Int64? = nil
+        preferredChannel: String?, idempotencyKey: String?, attachmentCount: Int, createdAt: Int64, updatedAt: Int64,
+        dueAt: Int64? = nil
     ) {
         self.id = id
         self.planID = planID
@@ -44,6 +46,7 @@ struct CommunicationColumns: Sendable {
         self.context = context
         self.preferredChannel = preferredChannel
         self.idempotencyKey = idempotencyKey
+        self.attachmentCount = attachmentCount
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.dueAt = dueAt
@@ -73,6 +76,7 @@ struct CommunicationColumns: Sendable {
             context: try key.seal(try data(communication.context), "communications.context", row: id),
             preferredChannel: communication.preferredChannel?.rawValue,
             idempotencyKey: communication.idempotencyKey,
+            attachmentCount: communication.attachmentCount,
             createdAt: communication.createdAt.millisecondsSince1970,
             updatedAt: communication.updatedAt.millisecondsSince1970,
             dueAt: communication.status.awaitsSending ? communication.decision.sendAt.millisecondsSince1970 : nil
@@ -108,6 +112,7 @@ struct CommunicationColumns: Sendable {
             status: summary.status, createdAt: summary.createdAt
         )
         communication.channelUsed = summary.channelUsed
+        communication.attachmentCount = attachmentCount
         communication.updatedAt = summary.updatedAt
         communication.events = []
         return communication

@@ -122,6 +122,7 @@ enum PostgresMigrations {
               PRIMARY KEY (communication_id, position)
             )
             """,
+            "ALTER TABLE communications ADD COLUMN attachment_count integer NOT NULL DEFAULT 0",
             "ALTER TABLE attempts ADD COLUMN missing_variables text",
         ]),
     ]

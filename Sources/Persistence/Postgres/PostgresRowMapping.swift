@@ -13,6 +13,7 @@ extension CommunicationColumns {
             decision: try row["decision"].decode(String.self), recipient: try row["recipient"].decode(Data.self),
             context: try row["context"].decode(Data.self), preferredChannel: try row["preferred_channel"].decode(String?.self),
             idempotencyKey: try row["idempotency_key"].decode(String?.self),
+            attachmentCount: try row["attachment_count"].decode(Int.self),
             createdAt: try row["created_at"].decode(Int64.self), updatedAt: try row["updated_at"].decode(Int64.self)
         )
     }

@@ -65,11 +65,11 @@ package final class PostgresStore: Store, Service {
                 INSERT INTO communications
                   (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
                    context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
-                   lease_expires_at)
+                   lease_expires_at, attachment_count)
                 VALUES (\(row.id), \(row.planID), \(row.clientID), \(row.messageType), \(row.urgency), \(row.status),
                    \(row.channelUsed), \(row.priority), \(row.decision), \(row.recipient), \(row.context),
                    \(row.preferredChannel), \(row.idempotencyKey), \(row.createdAt), \(row.updatedAt), \(row.dueAt),
-                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970))
+                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970), \(row.attachmentCount))
                 """, logger: logger)
             for event in communication.events {
                 try await Self.insert(StatusEventColumns(event), for: row.id, on: connection, logger: logger)

@@ -88,6 +88,7 @@ enum SQLiteMigrations {
                   data BLOB NOT NULL,
                   PRIMARY KEY (communication_id, position)
                 );
+                ALTER TABLE communications ADD COLUMN attachment_count INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE attempts ADD COLUMN missing_variables TEXT;
                 """)
         }

@@ -9,13 +9,13 @@ extension CommunicationColumns {
             urgency: row["urgency"], status: row["status"], channelUsed: row["channel_used"], priority: row["priority"],
             decision: row["decision"], recipient: row["recipient"], context: row["context"],
             preferredChannel: row["preferred_channel"], idempotencyKey: row["idempotency_key"],
-            createdAt: row["created_at"], updatedAt: row["updated_at"]
+            attachmentCount: row["attachment_count"], createdAt: row["created_at"], updatedAt: row["updated_at"]
         )
     }
 
     var arguments: StatementArguments {
         [id, planID, clientID, messageType, urgency, status, channelUsed, priority, decision, recipient, context,
-         preferredChannel, idempotencyKey, createdAt, updatedAt]
+         preferredChannel, idempotencyKey, createdAt, updatedAt, attachmentCount]
     }
 }
 

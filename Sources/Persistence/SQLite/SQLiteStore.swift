@@ -56,8 +56,8 @@ package final class SQLiteStore: Store {
                     INSERT INTO communications
                       (id, plan_id, client_id, message_type, urgency, status, channel_used, priority,
                        decision, recipient, context, preferred_channel, idempotency_key, created_at, updated_at,
-                       next_attempt_at, lease_owner, lease_expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       attachment_count, next_attempt_at, lease_owner, lease_expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: row.arguments + [row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970]
             )

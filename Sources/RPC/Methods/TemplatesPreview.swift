@@ -12,11 +12,13 @@ package enum TemplatesPreview: RPCMethod {
         var messageType: MessageType
         var channel: Channel
         var context: [String: JSONValue]?
+        var language: String?
 
         package enum CodingKeys: String, CodingKey, CaseIterable {
             case messageType = "message_type"
             case channel
             case context
+            case language
         }
     }
 
@@ -29,7 +31,12 @@ package enum TemplatesPreview: RPCMethod {
     }
 
     package static func handle(_ params: Params, context: MethodContext) async throws(RPCError) -> Result {
-        let rendered = context.engine.preview(params.messageType, for: params.channel, context: params.context ?? [:])
+        if let language = params.language, language.count < 2 || language.count > 35 || !language.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            throw .invalidParams(FieldError(field: "language", reason: "must be a BCP 47 language tag such as en, hi or pt-BR"))
+        }
+        let rendered = context.engine.preview(
+            params.messageType, for: params.channel, context: params.context ?? [:], language: params.language ?? "en"
+        )
         return Result(
             subject: rendered.subject, html: rendered.html, text: rendered.text,
             segments: params.channel == .sms ? SMSSegments.count(for: rendered.text) : nil

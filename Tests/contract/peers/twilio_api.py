@@ -1,0 +1,66 @@
+"""Twilio's Messages API as documented (https://www.twilio.com/docs/messaging/api/message-resource):
+POST /2010-04-01/Accounts/{AccountSid}/Messages.json, form-encoded, HTTP basic auth with the account
+SID and auth token; 201 with the Message resource, or an error body {code, message, more_info, status}."""
+
+import base64
+import re
+import urllib.parse
+import uuid
+
+from peers.http import ContractViolation, Peer
+
+ACCOUNT_SID = "AC" + "0" * 30 + "01"
+AUTH_TOKEN = "twilio-test-token-0123456789abcd"
+FROM = "+15005550006"
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def error(status, code, message):
+    return status, {}, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+
+
+class TwilioAPI(Peer):
+    def env(self):
+        return {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_PHONE_NUMBER": FROM,
+            "TWILIO_API_BASE_URL": self.base_url,
+        }
+
+    def handle(self, method, path, headers, body, record):
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if headers.get("Authorization") != expected:
+            return error(401, 20003, "Authenticate")
+        if method == "GET" and path == f"/2010-04-01/Accounts/{ACCOUNT_SID}.json":
+            return 200, {}, {"sid": ACCOUNT_SID, "status": "active", "friendly_name": "test"}
+        if method != "POST" or path != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json":
+            return error(404, 20404, f"The requested resource {path} was not found")
+        if not headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            raise ContractViolation(f"Content-Type is {headers.get('Content-Type')}, not form-encoded")
+        form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True, strict_parsing=True)
+        for name, values in form.items():
+            if len(values) != 1:
+                raise ContractViolation(f"{name} given {len(values)} times")
+        fields = {name: values[0] for name, values in form.items()}
+        unknown = set(fields) - {"To", "From", "Body", "StatusCallback", "MessagingServiceSid"}
+        if unknown:
+            raise ContractViolation(f"unknown parameters {sorted(unknown)}")
+        if not E164.match(fields.get("To", "")):
+            raise ContractViolation("To is not E.164")
+        if "From" not in fields and "MessagingServiceSid" not in fields:
+            return error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        if not fields.get("Body"):
+            return error(400, 21602, "Message body is required")
+        if len(fields["Body"]) > 1600:
+            return error(400, 21617, "The concatenated message body exceeds the 1600 character limit")
+        sid = "SM" + uuid.uuid4().hex
+        record["accepted"] = True
+        record["fields"] = fields
+        return 201, {}, {
+            "account_sid": ACCOUNT_SID, "api_version": "2010-04-01", "body": fields["Body"],
+            "date_created": "Wed, 25 Nov 2026 10:00:00 +0000", "date_sent": None,
+            "date_updated": "Wed, 25 Nov 2026 10:00:00 +0000", "direction": "outbound-api", "error_code": None,
+            "error_message": None, "from": fields.get("From"), "messaging_service_sid": fields.get("MessagingServiceSid"),
+            "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}/Media.json"},
+            "to": fields["To"], "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+        }
