@@ -74,6 +74,13 @@ struct ProviderTests {
         if reply >= 400 { #expect(failure?.providerCode == String(reply)) }
     }
 
+    @Test("addresses a provider echoes back are not kept")
+    func redaction() {
+        let error = TwilioProvider.failure(response(400, #"{"code": 21211, "message": "The 'To' number +1 500-555-0001 is not a valid phone number."}"#))
+        #expect(error.message == "Twilio answered 400: The 'To' number [number] is not a valid phone number.")
+        #expect(Redaction.redact("550 <priya.s@example.co.in> unknown, code 21211") == "550 <[address]> unknown, code 21211")
+    }
+
     @Test("form encoding as Twilio reads it: spaces as +, UTF-8 percent-encoded")
     func formEncoding() {
         #expect(FormEncoding.encode([("To", "+919876543210"), ("Body", "Hi Ann & Raj ₹ 100%")])

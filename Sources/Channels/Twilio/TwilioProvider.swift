@@ -67,7 +67,7 @@ package struct TwilioProvider: ChannelProvider {
     static func failure(_ response: ProviderHTTP.Response) -> ProviderError {
         let error = try? JSONDecoder().decode(APIError.self, from: response.body)
         let code = error?.code.map(String.init)
-        let detail = "Twilio answered \(response.status)" + (error?.message.map { ": \($0)" } ?? "")
+        let detail = "Twilio answered \(response.status)" + (error?.message.map { ": \(Redaction.redact($0))" } ?? "")
         let category: ProviderError.Category = switch (response.status, error?.code) {
         case (401, _), (403, _), (_, 20003): .auth
         case (429, _), (_, 20429): .rateLimited

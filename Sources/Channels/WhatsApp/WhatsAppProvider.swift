@@ -101,8 +101,8 @@ package struct WhatsAppProvider: ChannelProvider {
         let error = (try? JSONDecoder().decode(GraphError.self, from: response.body))?.error
         let code = error?.code
         var detail = "the WhatsApp Cloud API answered \(response.status)"
-        if let message = error?.message { detail += ": \(message)" }
-        if let details = error?.errorData?.details { detail += " (\(details))" }
+        if let message = error?.message { detail += ": \(Redaction.redact(message))" }
+        if let details = error?.errorData?.details { detail += " (\(Redaction.redact(details)))" }
         let category: ProviderError.Category = switch (response.status, code) {
         case (_, 190), (401, _): .auth
         case (_, 4), (_, 80007), (_, 130429), (_, 131056), (429, _): .rateLimited

@@ -78,6 +78,8 @@ package final class SMTPProvider: ChannelProvider {
     /// What a failed transfer means, or nil when the server accepted the message.
     static func failure(_ outcome: CurlSession.Outcome) -> ProviderError? {
         let code = outcome.replyCode > 0 ? String(outcome.replyCode) : nil
+        var outcome = outcome
+        outcome.message = Redaction.redact(outcome.message)
         switch outcome.curlCode {
         case 0:
             return nil
