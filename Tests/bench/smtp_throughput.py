@@ -42,9 +42,11 @@ def reference(peer, cert, count, size):
     return time.perf_counter() - start
 
 
-def sidecar(binary, peer, cert, count, sessions, folder):
-    env = {"PATH": "/usr/bin:/bin", **peer.env(cert), "SMTP_MAX_SESSIONS": str(sessions), "SEND_CONCURRENCY": str(max(8, sessions))}
-    process = subprocess.Popen([binary], cwd=folder, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def sidecar(binary, peer, cert, count, sessions, folder, timeout):
+    env = {"PATH": "/usr/bin:/bin", **peer.env(cert), "SMTP_MAX_SESSIONS": str(sessions), "SEND_CONCURRENCY": str(max(8, sessions)),
+           # Every request is written at once; none may be refused as overload.
+           "MAX_IN_FLIGHT": str(min(10_000, count + 1))}
+    process = subprocess.Popen([binary], cwd=folder, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(pathlib.Path(folder) / "stderr.jsonl", "wb"))
     # Drained as it comes, or the sidecar would block on a full pipe.
     threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
     already = len(peer.mailbox.messages)
@@ -57,7 +59,12 @@ def sidecar(binary, peer, cert, count, sessions, folder):
     start = time.perf_counter()
     process.stdin.write(lines)
     process.stdin.flush()
-    peer.mailbox.wait_for(already + count, timeout=600)
+    try:
+        peer.mailbox.wait_for(already + count, timeout=timeout)
+    except AssertionError:
+        # Show why: the sidecar's warnings, without the noise.
+        sys.stderr.write("".join(line for line in open(pathlib.Path(folder) / "stderr.jsonl") if '"level":"info"' not in line)[-4000:])
+        raise
     elapsed = time.perf_counter() - start
     process.stdin.close()
     process.wait(timeout=60)
@@ -70,12 +77,13 @@ def main():
     parser.add_argument("--binary", default=str(default if default.exists() else ROOT / ".build" / "debug" / "crm-sidecar"))
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--sessions", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the sidecar's emails")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         cert, key = self_signed(pathlib.Path(folder))
         peer = SMTPPeer(cert, key)
         try:
-            seconds, size = sidecar(arguments.binary, peer, cert, arguments.messages, arguments.sessions, folder)
+            seconds, size = sidecar(arguments.binary, peer, cert, arguments.messages, arguments.sessions, folder, arguments.timeout)
             baseline = reference(peer, cert, arguments.messages, size)
         finally:
             peer.stop()
