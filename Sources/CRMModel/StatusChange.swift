@@ -13,6 +13,8 @@ public struct StatusChange: Sendable, Equatable, Codable {
     public var providerMessageID: String?
     public var error: String?
     public var at: Date
+    /// For the metrics' labels; not part of the notification.
+    public var messageType: MessageType? = nil
 
     public init(
         communicationID: UUID,
@@ -24,8 +26,10 @@ public struct StatusChange: Sendable, Equatable, Codable {
         attempt: Int? = nil,
         providerMessageID: String? = nil,
         error: String? = nil,
-        at: Date
+        at: Date,
+        messageType: MessageType? = nil
     ) {
+        self.messageType = messageType
         self.communicationID = communicationID
         self.planID = planID
         self.clientID = clientID

@@ -3,6 +3,7 @@ import CRMModel
 import Foundation
 import Logging
 import Orchestrator
+import Webhooks
 import Persistence
 
 /// The sidecar's settings, from the environment and a `.env` file in the working directory (the
@@ -39,6 +40,11 @@ struct Configuration {
     var publicBaseURL: String
     var publicBaseURLIsSet: Bool
     var smsMaxSegments: Int
+    /// The side port's settings (WEBHOOK_*, PUBLIC_BASE_URL, the providers' webhook secrets).
+    var webhooks: WebhookSettings
+    /// SIDECAR_INSTANCE: this sidecar's name among those sharing a PostgreSQL database, so events about
+    /// what it accepted reach it even after a restart; random per process when unset.
+    var instance: String?
 
     struct Problem: Error, CustomStringConvertible {
         var variable: String
@@ -216,6 +222,21 @@ struct Configuration {
             )
         } else {
             whatsapp = nil
+        }
+
+        webhooks = WebhookSettings(
+            host: webhookHost, port: webhookPort, publicBaseURL: publicBaseURL,
+            twilioAuthToken: twilio?.authToken ?? value("TWILIO_AUTH_TOKEN"),
+            whatsAppAppSecret: value("WHATSAPP_APP_SECRET"), whatsAppVerifyToken: value("WHATSAPP_WEBHOOK_VERIFY_TOKEN"),
+            maxBodyBytes: try integer("WEBHOOK_MAX_BODY_BYTES", default: 256 * 1024, range: 1024...(16 << 20))
+        )
+        if let name = value("SIDECAR_INSTANCE") {
+            guard (1...40).contains(name.count), name.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" }) else {
+                throw Problem(variable: "SIDECAR_INSTANCE", reason: "must be 1 to 40 ASCII letters, digits or underscores, such as planner_1")
+            }
+            instance = name.lowercased()
+        } else {
+            instance = nil
         }
 
         if let secret = value("DB_ENCRYPTION_KEY") {

@@ -1,6 +1,5 @@
 import Channels
 import CRMModel
-import Crypto
 import Foundation
 import Logging
 import Orchestrator
@@ -8,10 +7,8 @@ import Orchestrator
 /// The provider of each channel, from the configuration: the real one when its credentials are set,
 /// the outbox folder otherwise (said once on stderr, so nobody wonders where the messages went).
 enum Providers {
-    static func make(_ configuration: Configuration, linkKey: SymmetricKey, logger: Logger) -> ProviderRegistry {
-        let composer = EmailComposer(
-            sender: configuration.sender, links: EmailLinks(baseURL: configuration.publicBaseURL, key: linkKey)
-        )
+    static func make(_ configuration: Configuration, links: EmailLinks, logger: Logger) -> ProviderRegistry {
+        let composer = EmailComposer(sender: configuration.sender, links: links)
         return ProviderRegistry(Channel.allCases.map { channel -> any ChannelProvider in
             switch channel {
             case .email:

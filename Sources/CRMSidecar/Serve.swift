@@ -6,8 +6,11 @@ import Logging
 import Orchestrator
 import Persistence
 import RPC
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
+import Webhooks
 
 /// Runs the sidecar: reads requests on stdin until it ends or SIGTERM/SIGINT arrives, then finishes
 /// what is in flight and exits 0.
@@ -28,11 +31,18 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot load templates", metadata: ["error": "\(error)"])
             throw ExitCode(78)
         }
-        let providers = Providers.make(configuration, linkKey: opened.master.linkSigning, logger: logger)
+        if configuration.webhookPort == 0 && !configuration.publicBaseURLIsSet {
+            logger.warning("WEBHOOK_PORT=0 without PUBLIC_BASE_URL: the port is chosen at start, so links in emails cannot name it; set PUBLIC_BASE_URL")
+        }
+        let links = EmailLinks(baseURL: configuration.publicBaseURL, key: opened.master.linkSigning)
+        let providers = Providers.make(configuration, links: links, logger: logger)
+        let registry = Self.bootstrapMetrics()
         let notifications = NotificationSink()
+        // Every status change is counted on its way to the workflow.
+        let events = MeteredEventSink(notifications)
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
         let delivery = Delivery(
-            store: store, providers: providers, renderer: renderer, events: notifications, leasing: leasing,
+            store: store, providers: providers, renderer: renderer, events: events, leasing: leasing,
             retry: configuration.policy.retry, rateLimiter: RateLimiter(limits: configuration.policy.rateLimits),
             silenceFallback: configuration.policy.silenceFallback, errorClasses: configuration.policy.errorClasses,
             digestWindow: configuration.policy.digestWindow,
@@ -42,8 +52,16 @@ struct Serve: AsyncParsableCommand {
             store: store, delivery: delivery, leasing: leasing, concurrency: configuration.sendConcurrency,
             pollInterval: configuration.pollInterval, ready: { try await opened.prepare() }, logger: logger
         )
+        let sidePortStatus = SidePortStatus()
         let engine = Engine(
-            store: store, strategy: Strategy(policy: configuration.policy), delivery: delivery, sendLoop: sendLoop, events: notifications, logger: logger
+            store: store, strategy: Strategy(policy: configuration.policy), delivery: delivery, sendLoop: sendLoop, events: events,
+            sidePort: sidePortStatus, logger: logger
+        )
+        let intake = EventIntake(store: store, events: events, logger: logger)
+        let webhooks = WebhookServer(
+            settings: configuration.webhooks, links: links, intake: intake, registry: registry,
+            health: { await engine.health().status }, queueSize: { try? await store.queueSize() },
+            status: sidePortStatus, logger: logger
         )
         let server = RPCServer(
             methods: .standard,
@@ -59,6 +77,9 @@ struct Serve: AsyncParsableCommand {
             services.append(.init(service: storeService))
         }
         services.append(.init(service: sendLoop, failureTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: webhooks))
+        // Ends at once with SQLite (one process has nothing forwarded to it), which ends nothing else.
+        services.append(.init(service: ForwardedEvents(intake: intake), successTerminationBehavior: .ignore))
         services.append(.init(
             service: SidecarService(store: opened, server: server, logger: logger),
             // End of stdin ends the server, and with it the whole sidecar.
@@ -75,5 +96,15 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(error.code == .incompatibleSchema || error.code == .wrongKey ? 78 : 1)
         }
         logger.info("crm-sidecar stopped")
+    }
+
+    /// Prometheus behind swift-metrics, with delivery-time buckets from a second to an hour (the
+    /// default buckets stop at ten seconds; SMS and email receipts take longer).
+    private static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["crm_delivery_time_seconds"] = [1, 5, 15, 30, 60, 120, 300, 900, 3600].map { .seconds($0) }
+        MetricsSystem.bootstrap(factory)
+        return registry
     }
 }

@@ -42,7 +42,10 @@ enum Startup {
                     throw StoreError(.unavailable, "DB_ENCRYPTION_KEY is required with PostgreSQL")
                 }
                 logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
-                return OpenedStore(.postgres(PostgresStore(configuration: postgres, cipher: FieldCipher(master: master), logger: logger)), master: master)
+                return OpenedStore(.postgres(PostgresStore(
+                    configuration: postgres, cipher: FieldCipher(master: master),
+                    instance: configuration.instance ?? PostgresStore.randomInstance(), logger: logger
+                )), master: master)
             }
         } catch {
             logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])

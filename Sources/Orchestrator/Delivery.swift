@@ -31,6 +31,7 @@ package struct Delivery: Sendable {
     package var now: @Sendable () -> Date
     /// A factor in 1 ± `retry.jitter` for each backoff; injected so tests can see exact delays.
     package var jitter: @Sendable (ClosedRange<Double>) -> Double
+    package var metrics = DeliveryMetrics()
     package var logger: Logger
 
     package init(
@@ -155,6 +156,9 @@ package struct Delivery: Sendable {
                 }
                 guard let failure else {
                     logger.info("message sent", metadata: ["channel": "\(channel.rawValue)", "provider": "\(provider.name)"])
+                    if let first = communication.decision.channels.first, first != channel {
+                        metrics.fallback(from: first, to: channel)
+                    }
                     try await watchForReceipt(communication, after: channel, lease: lease)
                     return communication
                 }
@@ -163,6 +167,7 @@ package struct Delivery: Sendable {
                     "error": "\(failure.description)",
                 ]
                 channelProblems.append("\(provider.name): \(failure.description)")
+                metrics.apiError(api: provider.name, errorType: failure.category.rawValue)
                 switch failure.category {
                 case .rateLimited:
                     // The provider's own Retry-After when it gave one; otherwise the backoff, doubled.
@@ -170,6 +175,7 @@ package struct Delivery: Sendable {
                     let wait = failure.retryAfter ?? backoff(retry.delay(afterFailure: failed + 1) * retry.rateLimitMultiplier)
                     if let asked = failure.retryAfter { rateLimiter.pause(provider.name, for: asked) }
                     logger.warning("provider asked to slow down; waiting", metadata: metadata.merging(["retry_in_s": "\(wait)"]) { $1 })
+                    metrics.retry(on: channel)
                     return try await retryLater(communication, lease: lease, after: wait)
                 case .auth:
                     health.markUnhealthy(provider.name, reason: "credentials refused: \(failure.message)")
@@ -194,6 +200,7 @@ package struct Delivery: Sendable {
                 }.max() ?? 1
                 let wait = backoff(retry.delay(afterFailure: max(1, failed)))
                 logger.warning("retrying this channel later", metadata: ["channel": "\(channel.rawValue)", "retry_in_s": "\(wait)"])
+                metrics.retry(on: channel)
                 return try await retryLater(communication, lease: lease, after: wait)
             }
             failures.append("\(channel.rawValue): " + channelProblems.joined(separator: "; "))
@@ -305,8 +312,7 @@ package struct Delivery: Sendable {
             recipientName: communication.recipient.name,
             attachments: attachments,
             language: language,
-            // Opened by the client's own messages, which arrive through the webhooks.
-            replyWindowOpen: false,
+            replyWindowOpen: channel == .whatsapp ? await replyWindowOpen(for: communication.clientID) : false,
             context: communication.context
         )
         let missing = content.missingVariables.isEmpty ? nil : content.missingVariables
@@ -328,6 +334,13 @@ package struct Delivery: Sendable {
                 errorCategory: classified.category.rawValue, error: classified.description, missingVariables: missing
             ), classified)
         }
+    }
+
+    /// Whether the client wrote to us on WhatsApp within the last 24 hours, so a free-form message may
+    /// go out; when the store cannot say, an approved template (allowed at any time) is the safe choice.
+    private func replyWindowOpen(for clientID: UUID) async -> Bool {
+        guard let last = try? await store.lastInbound(from: clientID, on: .whatsapp) else { return false }
+        return now().timeIntervalSince(last) < 24 * 3600
     }
 
     /// The attachments of a message and of the riders of its digest, in that order; read only for

@@ -15,6 +15,7 @@ package struct Engine: Sendable {
     private let sendLoop: SendLoop
     private let events: any EngineEventSink
     private let now: @Sendable () -> Date
+    private let sidePort: SidePortStatus?
     private let logger: Logger
 
     package init(
@@ -24,8 +25,10 @@ package struct Engine: Sendable {
         sendLoop: SendLoop,
         events: any EngineEventSink,
         now: @escaping @Sendable () -> Date = { Date() },
+        sidePort: SidePortStatus? = nil,
         logger: Logger
     ) {
+        self.sidePort = sidePort
         self.store = store
         self.strategy = strategy
         self.delivery = delivery
@@ -177,11 +180,16 @@ package struct Engine: Sendable {
             let found = providers.compactMap { name in delivery.health.problem(of: name).map { "\(name): \($0)" } }
             return found.count == providers.count ? found.joined(separator: "; ") : nil
         }
+        let sidePort = sidePort?.current
+        let listening = if case .failed = sidePort { false } else { true }
         do {
             try await store.ping()
-            return HealthReport(status: problems.isEmpty ? .ok : .degraded, database: "ok", providers: names, providerProblems: problems)
+            return HealthReport(
+                status: problems.isEmpty && listening ? .ok : .degraded, database: "ok", providers: names, providerProblems: problems,
+                sidePort: sidePort
+            )
         } catch {
-            return HealthReport(status: .degraded, database: error.message, providers: names, providerProblems: problems)
+            return HealthReport(status: .degraded, database: error.message, providers: names, providerProblems: problems, sidePort: sidePort)
         }
     }
 

@@ -14,8 +14,14 @@ package struct HealthReport: Sendable, Equatable {
     package var providers: [Channel: String]
     /// Why a channel's provider is unhealthy, for those that are.
     package var providerProblems: [Channel: String]
+    /// The side port's state; nil where there is none (tests of the engine alone).
+    package var sidePort: SidePortStatus.State?
 
-    package init(status: Status, database: String, providers: [Channel: String], providerProblems: [Channel: String] = [:]) {
+    package init(
+        status: Status, database: String, providers: [Channel: String], providerProblems: [Channel: String] = [:],
+        sidePort: SidePortStatus.State? = nil
+    ) {
+        self.sidePort = sidePort
         self.status = status
         self.database = database
         self.providers = providers

@@ -78,12 +78,32 @@ package protocol Store: Sendable {
     /// Clients known to have used `address` (an email address or E.164 number), by its blind index.
     func clients(withAddress address: String) async throws(StoreError) -> [UUID]
 
+    /// The communication a provider's message id was sent for, by the attempt that sent it.
+    func communicationID(providerMessageID: String) async throws(StoreError) -> UUID?
+
+    /// Notes that the client wrote to us on `channel` at `at`; an earlier time never replaces a later one.
+    func noteInbound(from clientID: UUID, on channel: Channel, at: Date) async throws(StoreError)
+
+    /// When the client last wrote to us on `channel`.
+    func lastInbound(from clientID: UUID, on channel: Channel) async throws(StoreError) -> Date?
+
+    /// Hands `event` to the sidecar that accepted communication `communicationID`, when that is another
+    /// process sharing this database and still listening; `false` when it is this process's to announce
+    /// (it accepted the communication, or nobody else could have).
+    func forward(_ event: Data, about communicationID: UUID?) async throws(StoreError) -> Bool
+
+    /// The events other sidecars forwarded to this one, as they arrive; finishes when the store closes.
+    func forwardedEvents() -> AsyncStream<Data>
+
     /// Destroys the client's data key: everything sealed under it becomes unreadable for good.
     func shred(clientID: UUID) async throws(StoreError)
 
     func preferences(for clientID: UUID) async throws(StoreError) -> ClientPreferences?
 
     func save(_ preferences: ClientPreferences) async throws(StoreError)
+
+    /// How many communications wait to be sent (queued or scheduled); for `crm_queue_size`.
+    func queueSize() async throws(StoreError) -> Int
 
     /// Answers when the database does; for `health`.
     func ping() async throws(StoreError)

@@ -23,6 +23,8 @@ class Sidecar:
         environment = {
             k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "TWILIO_", "WHATSAPP_", "DATABASE_", "DB_"))
         }
+        # A free side port each, unless the test names one: sidecars run side by side.
+        environment["WEBHOOK_PORT"] = "0"
         environment.update(env or {})
         self.killed = False
         # One log per process, so sidecars sharing a folder (and a store) keep theirs apart.

@@ -70,7 +70,7 @@ def wait_for_status(sidecar, communication_id, statuses, timeout=20):
 
 
 def test_an_email_with_attachments_arrives_over_starttls_with_auth(start, smtp, certificate, ids):
-    sidecar = start(env=smtp.env(certificate[0]))
+    sidecar = start(env={**smtp.env(certificate[0]), "WEBHOOK_PORT": "8787"})
     attachments = [
         {"filename": "budget.pdf", "content_type": "application/pdf", "data": base64.b64encode(PDF).decode()},
         {"filename": "plan de salle – été.png", "content_type": "image/png", "data": base64.b64encode(PNG).decode()},

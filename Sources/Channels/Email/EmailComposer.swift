@@ -14,9 +14,13 @@ package struct EmailComposer: Sendable {
     }
 
     package func compose(_ message: OutboundMessage) -> MIMEMessage {
-        MIMEMessage(
+        var content = message.content
+        if let links, let html = content.html {
+            content.html = EmailTracking(links: links, communicationID: message.communicationID).apply(to: html)
+        }
+        return MIMEMessage(
             from: sender, to: message.to, toName: message.recipientName, communicationID: message.communicationID,
-            content: message.content, attachments: message.attachments,
+            content: content, attachments: message.attachments,
             unsubscribeURL: links?.unsubscribeURL(for: message.communicationID)
         )
     }

@@ -1,8 +1,7 @@
 package import Crypto
 package import Foundation
 
-/// Links in emails that lead back to the side port (unsubscribe now; opens and clicks with the
-/// webhooks), each carrying a token that names the communication and is signed with HMAC-SHA256, so a
+/// Links in emails that lead back to the side port (unsubscribe, the open pixel, clicks), each carrying a token that names the communication and is signed with HMAC-SHA256, so a
 /// forged or altered link is refused.
 ///
 /// A token is base64url of the communication id's 16 bytes and the first 16 bytes of the HMAC over
@@ -28,6 +27,19 @@ package struct EmailLinks: Sendable {
         "\(baseURL)/email/unsubscribe/\(token(.unsubscribe, for: communicationID))"
     }
 
+    package func openURL(for communicationID: UUID) -> String {
+        "\(baseURL)/email/open/\(token(.open, for: communicationID))"
+    }
+
+    /// A link through the side port to `target`; the token signs the target too, so the side port
+    /// never redirects anywhere a message of ours did not link to.
+    package func clickURL(for communicationID: UUID, target: String) -> String {
+        let query = target.addingPercentEncoding(withAllowedCharacters: Self.queryValue) ?? ""
+        return "\(baseURL)/email/click/\(token(.click, for: communicationID, target: target))?u=\(query)"
+    }
+
+    private static let queryValue = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+
     package func token(_ purpose: Purpose, for communicationID: UUID, target: String = "") -> String {
         let id = withUnsafeBytes(of: communicationID.uuid) { Data($0) }
         return Self.base64URL(id + signature(purpose, id: id, target: target))
@@ -36,7 +48,9 @@ package struct EmailLinks: Sendable {
     /// The communication a token was made for, or nil when it was not made with this key for this
     /// purpose and target.
     package func verify(_ token: String, _ purpose: Purpose, target: String = "") -> UUID? {
-        guard let bytes = Self.data(base64URL: token), bytes.count == 32 else { return nil }
+        // Only the canonical spelling: the last character's spare bits would otherwise let altered
+        // tokens through.
+        guard let bytes = Self.data(base64URL: token), bytes.count == 32, Self.base64URL(bytes) == token else { return nil }
         let id = bytes.prefix(16)
         let expected = signature(purpose, id: Data(id), target: target)
         // Constant time: a timing difference must not reveal how much of a forged tag was right.

@@ -15,7 +15,7 @@ struct StatusMove {
 
     /// nil when the move would not go forward (a late, repeated or backward receipt).
     static func plan(
-        id: String, planID: String, clientID: String, current: String, channelUsed: String?,
+        id: String, planID: String, clientID: String, messageType: String, current: String, channelUsed: String?,
         to status: CommunicationStatus, channel: Channel?, attempt: Attempt?, detail: String?, at: Date
     ) throws(StoreError) -> StatusMove? {
         guard let currentStatus = CommunicationStatus(rawValue: current),
@@ -33,7 +33,8 @@ struct StatusMove {
             change: StatusChange(
                 communicationID: communicationID, planID: plan, clientID: client, status: status,
                 previousStatus: currentStatus, channel: channel, attempt: attempt?.number,
-                providerMessageID: attempt?.providerMessageID, error: attempt?.error, at: at
+                providerMessageID: attempt?.providerMessageID, error: attempt?.error, at: at,
+                messageType: MessageType(rawValue: messageType)
             )
         )
     }

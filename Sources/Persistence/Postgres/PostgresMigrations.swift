@@ -125,6 +125,20 @@ enum PostgresMigrations {
             "ALTER TABLE communications ADD COLUMN attachment_count integer NOT NULL DEFAULT 0",
             "ALTER TABLE attempts ADD COLUMN missing_variables text",
         ]),
+        // As SQLite's 0004: when each client last wrote to us on each channel. And which sidecar
+        // accepted each communication, so a receipt another sidecar's webhook gets reaches the
+        // workflow that asked (LISTEN/NOTIFY).
+        ("0003_conversations_origin", [
+            """
+            CREATE TABLE conversations (
+              client_id text NOT NULL,
+              channel text NOT NULL,
+              last_inbound_at bigint NOT NULL,
+              PRIMARY KEY (client_id, channel)
+            )
+            """,
+            "ALTER TABLE communications ADD COLUMN origin text",
+        ]),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

@@ -17,18 +17,62 @@ package final class PostgresStore: Store, Service {
     private let cipher: FieldCipher
     private let encoder = WireJSON.makeEncoder()
     private let decoder = WireJSON.makeDecoder()
+    /// This sidecar's name among those sharing the database: written on what it accepts, and the
+    /// channel it listens on for events meant for it.
+    private let instance: String
+    private let forwarded: (stream: AsyncStream<Data>, continuation: AsyncStream<Data>.Continuation)
 
-    package init(configuration: PostgresConfiguration, cipher: FieldCipher, logger: Logger, deadline: Duration = .seconds(5)) {
+    /// `instance`: letters, digits and underscores (a PostgreSQL channel name), at most 40 characters.
+    package init(
+        configuration: PostgresConfiguration, cipher: FieldCipher, instance: String = PostgresStore.randomInstance(),
+        logger: Logger, deadline: Duration = .seconds(5)
+    ) {
         self.client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
         self.cipher = cipher
+        self.instance = instance
         self.logger = logger
         self.deadline = deadline
+        self.forwarded = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
-    /// Runs the connection pool until the service group shuts down.
+    package static func randomInstance() -> String {
+        UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    private var notificationChannel: String { Self.notificationChannel(of: instance) }
+
+    private static func notificationChannel(of instance: String) -> String { "crm_sidecar_\(instance)" }
+
+    /// Runs the connection pool, and listens for events other sidecars forward, until the service
+    /// group shuts down.
     package func run() async throws {
         await cancelWhenGracefulShutdown {
-            await self.client.run()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.client.run() }
+                group.addTask { await self.listen() }
+            }
+        }
+        forwarded.continuation.finish()
+    }
+
+    /// One pooled connection stays subscribed to this sidecar's channel; when it drops (the server
+    /// restarted, say), it subscribes again.
+    private func listen() async {
+        let (channel, logger, continuation) = (notificationChannel, logger, forwarded.continuation)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        for try await notification in notifications {
+                            continuation.yield(Data(notification.payload.utf8))
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("listening for forwarded events failed; trying again", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 
@@ -65,11 +109,11 @@ package final class PostgresStore: Store, Service {
                 INSERT INTO communications
                   (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
                    context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
-                   lease_expires_at, attachment_count)
+                   lease_expires_at, attachment_count, origin)
                 VALUES (\(row.id), \(row.planID), \(row.clientID), \(row.messageType), \(row.urgency), \(row.status),
                    \(row.channelUsed), \(row.priority), \(row.decision), \(row.recipient), \(row.context),
                    \(row.preferredChannel), \(row.idempotencyKey), \(row.createdAt), \(row.updatedAt), \(row.dueAt),
-                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970), \(row.attachmentCount))
+                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970), \(row.attachmentCount), \(self.instance))
                 """, logger: logger)
             for event in communication.events {
                 try await Self.insert(StatusEventColumns(event), for: row.id, on: connection, logger: logger)
@@ -215,6 +259,58 @@ package final class PostgresStore: Store, Service {
         }
     }
 
+    package func communicationID(providerMessageID: String) async throws(StoreError) -> UUID? {
+        try await connection { connection, logger in
+            let rows = try await connection.query(
+                "SELECT communication_id FROM attempts WHERE provider_message_id = \(providerMessageID) LIMIT 1", logger: logger
+            )
+            for try await id in rows.decode(String.self) { return UUID(uuidString: id) }
+            return nil
+        }
+    }
+
+    package func noteInbound(from clientID: UUID, on channel: CRMModel.Channel, at: Date) async throws(StoreError) {
+        let (key, channel, at) = (clientID.key, channel.rawValue, at.millisecondsSince1970)
+        try await connection { connection, logger in
+            try await connection.query("""
+                INSERT INTO conversations (client_id, channel, last_inbound_at) VALUES (\(key), \(channel), \(at))
+                ON CONFLICT (client_id, channel) DO UPDATE
+                  SET last_inbound_at = greatest(conversations.last_inbound_at, excluded.last_inbound_at)
+                """, logger: logger)
+        }
+    }
+
+    package func lastInbound(from clientID: UUID, on channel: CRMModel.Channel) async throws(StoreError) -> Date? {
+        let (key, channel) = (clientID.key, channel.rawValue)
+        return try await connection { connection, logger in
+            let rows = try await connection.query(
+                "SELECT last_inbound_at FROM conversations WHERE client_id = \(key) AND channel = \(channel)", logger: logger
+            )
+            for try await at in rows.decode(Int64.self) { return Date(millisecondsSince1970: at) }
+            return nil
+        }
+    }
+
+    /// NOTIFY on the accepting sidecar's channel. A payload is at most 8000 bytes in PostgreSQL; a
+    /// larger event is announced here rather than lost.
+    package func forward(_ event: Data, about communicationID: UUID?) async throws(StoreError) -> Bool {
+        guard let communicationID, event.count < 8000, let payload = String(data: event, encoding: .utf8) else { return false }
+        let (id, instance) = (communicationID.key, self.instance)
+        return try await connection { connection, logger in
+            var origin: String?
+            for try await value in try await connection.query(
+                "SELECT origin FROM communications WHERE id = \(id)", logger: logger
+            ).decode(String?.self) {
+                origin = value
+            }
+            guard let origin, origin != instance else { return false }
+            try await connection.query("SELECT pg_notify(\(Self.notificationChannel(of: origin)), \(payload))", logger: logger)
+            return true
+        }
+    }
+
+    package func forwardedEvents() -> AsyncStream<Data> { forwarded.stream }
+
     package func shred(clientID: UUID) async throws(StoreError) {
         let key = clientID.key
         let now = Date().millisecondsSince1970
@@ -348,6 +444,16 @@ package final class PostgresStore: Store, Service {
         }
     }
 
+    package func queueSize() async throws(StoreError) -> Int {
+        try await connection { connection, logger in
+            let rows = try await connection.query(
+                "SELECT count(*) FROM communications WHERE status IN ('pending', 'queued', 'scheduled')", logger: logger
+            )
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
     package func ping() async throws(StoreError) {
         _ = try await connection { connection, logger in
             try await connection.query("SELECT 1", logger: logger).collect().count
@@ -410,10 +516,11 @@ package final class PostgresStore: Store, Service {
     ) async throws -> StatusChange? {
         // FOR UPDATE: two receipts for one message (or two sidecars) must not both move it.
         guard let row = try await connection.query(
-            "SELECT plan_id, client_id, status, channel_used FROM communications WHERE id = \(key) FOR UPDATE", logger: logger
+            "SELECT plan_id, client_id, message_type, status, channel_used FROM communications WHERE id = \(key) FOR UPDATE", logger: logger
         ).collect().first?.makeRandomAccess() else { return nil }
         guard let move = try StatusMove.plan(
             id: key, planID: row["plan_id"].decode(String.self), clientID: row["client_id"].decode(String.self),
+            messageType: row["message_type"].decode(String.self),
             current: row["status"].decode(String.self), channelUsed: row["channel_used"].decode(String?.self),
             to: status, channel: channel, attempt: attempt, detail: detail, at: at
         ) else { return nil }

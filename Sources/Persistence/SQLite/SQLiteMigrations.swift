@@ -92,6 +92,18 @@ enum SQLiteMigrations {
                 ALTER TABLE attempts ADD COLUMN missing_variables TEXT;
                 """)
         }
+        // When each client last wrote to us on each channel: a WhatsApp message opens Meta's 24-hour
+        // window for free-form replies.
+        migrator.registerMigration("0004_conversations") { db in
+            try db.execute(sql: """
+                CREATE TABLE conversations (
+                  client_id TEXT NOT NULL,
+                  channel TEXT NOT NULL,
+                  last_inbound_at INTEGER NOT NULL,
+                  PRIMARY KEY (client_id, channel)
+                );
+                """)
+        }
         return migrator
     }
 

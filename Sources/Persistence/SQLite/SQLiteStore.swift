@@ -196,6 +196,41 @@ package final class SQLiteStore: Store {
         }
     }
 
+    package func communicationID(providerMessageID: String) async throws(StoreError) -> UUID? {
+        try await read { db in
+            try String.fetchOne(
+                db, sql: "SELECT communication_id FROM attempts WHERE provider_message_id = ? LIMIT 1", arguments: [providerMessageID]
+            ).flatMap(UUID.init(uuidString:))
+        }
+    }
+
+    package func noteInbound(from clientID: UUID, on channel: Channel, at: Date) async throws(StoreError) {
+        let key = clientID.key
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO conversations (client_id, channel, last_inbound_at) VALUES (?, ?, ?)
+                    ON CONFLICT (client_id, channel) DO UPDATE SET last_inbound_at = max(last_inbound_at, excluded.last_inbound_at)
+                    """,
+                arguments: [key, channel.rawValue, at.millisecondsSince1970]
+            )
+        }
+    }
+
+    package func lastInbound(from clientID: UUID, on channel: Channel) async throws(StoreError) -> Date? {
+        let key = clientID.key
+        return try await read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT last_inbound_at FROM conversations WHERE client_id = ? AND channel = ?", arguments: [key, channel.rawValue]
+            ).map(Date.init(millisecondsSince1970:))
+        }
+    }
+
+    /// One process per SQLite file announces everything itself.
+    package func forward(_ event: Data, about communicationID: UUID?) async throws(StoreError) -> Bool { false }
+
+    package func forwardedEvents() -> AsyncStream<Data> { AsyncStream { $0.finish() } }
+
     package func shred(clientID: UUID) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [clientID.key])
@@ -324,6 +359,12 @@ package final class SQLiteStore: Store {
         }
     }
 
+    package func queueSize() async throws(StoreError) -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM communications WHERE status IN ('pending', 'queued', 'scheduled')") ?? 0
+        }
+    }
+
     package func ping() async throws(StoreError) {
         try await read { db in _ = try Int.fetchOne(db, sql: "SELECT 1") }
     }
@@ -380,10 +421,11 @@ package final class SQLiteStore: Store {
         in db: Database
     ) throws -> StatusChange? {
         guard let row = try Row.fetchOne(
-            db, sql: "SELECT plan_id, client_id, status, channel_used FROM communications WHERE id = ?", arguments: [key]
+            db, sql: "SELECT plan_id, client_id, message_type, status, channel_used FROM communications WHERE id = ?", arguments: [key]
         ) else { return nil }
         guard let move = try StatusMove.plan(
-            id: key, planID: row["plan_id"], clientID: row["client_id"], current: row["status"], channelUsed: row["channel_used"],
+            id: key, planID: row["plan_id"], clientID: row["client_id"], messageType: row["message_type"],
+            current: row["status"], channelUsed: row["channel_used"],
             to: status, channel: channel, attempt: attempt, detail: detail, at: at
         ) else { return nil }
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.

@@ -22,6 +22,7 @@ package enum Health: RPCMethod {
     package struct Component: Encodable, Sendable {
         var status: String
         var provider: String?
+        var address: String?
         var detail: String?
     }
 
@@ -36,6 +37,12 @@ package enum Health: RPCMethod {
             components[channel.rawValue] = Component(
                 status: provider == nil || problem != nil ? "down" : "ok", provider: provider ?? "none", detail: problem
             )
+        }
+        switch report.sidePort {
+        case .listening(let address): components["webhooks"] = Component(status: "ok", address: address)
+        case .starting: components["webhooks"] = Component(status: "starting")
+        case .failed(let reason): components["webhooks"] = Component(status: "down", detail: reason)
+        case nil: break
         }
         return Result(
             status: report.status.rawValue,

@@ -19,6 +19,10 @@ package actor NotificationSink: EngineEventSink {
         switch event {
         case .status(let change):
             await output.send(RPCNotification(method: "communication.status", params: change))
+        case .optedOut(let change):
+            await output.send(RPCNotification(method: "client.opted_out", params: change))
+        case .inbound(let reply):
+            await output.send(RPCNotification(method: "inbound.message", params: reply))
         }
     }
 }

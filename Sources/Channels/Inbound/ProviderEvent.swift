@@ -1,0 +1,8 @@
+/// What a provider's webhook told us, in the engine's terms: one callback can carry several (Meta
+/// batches statuses and messages in one post).
+package enum ProviderEvent: Sendable, Equatable {
+    /// A message we sent moved on at the provider, or failed there.
+    case report(DeliveryReport)
+    /// A client wrote to us.
+    case inbound(InboundMessage)
+}

@@ -1,0 +1,142 @@
+package import Channels
+package import CRMModel
+package import Foundation
+package import Logging
+package import Persistence
+
+/// What providers and mail clients tell the side port, applied to the store and announced to the
+/// workflow: delivery reports, opens and clicks, opt-outs, replies.
+///
+/// Every change goes through the store's forward-only rule first, so a duplicate, a replay or a late
+/// receipt changes nothing and is announced nowhere. An announcement goes to the sidecar that
+/// accepted the communication: this one, or another sharing the database (`Store.forward`).
+/// A storage failure is thrown, so the webhook answers 5xx and the provider sends the event again.
+package struct EventIntake: Sendable {
+    private let store: any Store
+    private let events: any EngineEventSink
+    private let metrics: DeliveryMetrics
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+
+    package init(
+        store: any Store, events: any EngineEventSink, metrics: DeliveryMetrics = DeliveryMetrics(),
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+    ) {
+        self.store = store
+        self.events = events
+        self.metrics = metrics
+        self.now = now
+        self.logger = logger
+    }
+
+    package func apply(_ events: [ProviderEvent]) async throws(StoreError) {
+        for event in events {
+            switch event {
+            case .report(let report): try await apply(report)
+            case .inbound(let message): try await receive(message)
+            }
+        }
+    }
+
+    /// A provider's delivery report for a message it accepted; reports for messages this database
+    /// never sent (another system's, or long forgotten) are ignored.
+    package func apply(_ report: DeliveryReport) async throws(StoreError) {
+        guard let id = try await store.communicationID(providerMessageID: report.providerMessageID) else {
+            logger.debug("delivery report for an unknown message", metadata: ["channel": "\(report.channel.rawValue)"])
+            return
+        }
+        try await move(id, to: report.status, channel: report.channel, detail: report.error, at: report.at) { change in
+            change.providerMessageID = report.providerMessageID
+            change.error = report.error
+        }
+    }
+
+    /// An email's tracking pixel was fetched.
+    package func emailOpened(_ id: UUID) async throws(StoreError) {
+        try await move(id, to: .opened, channel: .email, detail: nil, at: now())
+    }
+
+    /// A link in an email was followed.
+    package func emailClicked(_ id: UUID) async throws(StoreError) {
+        try await move(id, to: .clicked, channel: .email, detail: nil, at: now())
+    }
+
+    /// The one-click unsubscribe of an email (RFC 8058): the client of that communication is opted
+    /// out of email. Unknown or forgotten communications change nothing.
+    package func unsubscribe(fromEmail id: UUID) async throws(StoreError) {
+        guard let communication = try await store.communication(id: id) else { return }
+        try await setConsent(of: communication.clientID, on: .email, optedOut: true, source: "email_unsubscribe", about: id)
+    }
+
+    /// A client's message: a consent keyword changes the client's opt-out for that channel; anything
+    /// else is a reply for the workflow, with its intent. Either way WhatsApp's 24-hour window opens.
+    package func receive(_ message: InboundMessage) async throws(StoreError) {
+        let clients = try await store.clients(withAddress: message.from)
+        var latest: UUID?
+        for client in clients {
+            try await store.noteInbound(from: client, on: message.channel, at: message.at)
+        }
+        if let client = clients.first {
+            latest = try await store.communications(matching: CommunicationQuery(clientID: client, limit: 1)).items.first?.id
+        }
+        if let keyword = ConsentKeyword(message: message.text) {
+            for client in clients {
+                try await setConsent(
+                    of: client, on: message.channel, optedOut: keyword == .optOut, source: "\(message.channel.rawValue)_keyword", about: latest
+                )
+            }
+            return
+        }
+        let intent = ReplyIntent.classify(message.text)
+        try await announce(.inbound(InboundReply(
+            clientID: clients.first, communicationID: latest, channel: message.channel, from: message.from,
+            text: message.text, intent: intent.kind.rawValue, selection: intent.selection, at: message.at
+        )), about: latest)
+    }
+
+    /// Announces the events other sidecars forwarded to this one, until the store stops delivering them.
+    package func relayForwarded() async {
+        let decoder = WireJSON.makeDecoder()
+        for await payload in store.forwardedEvents() {
+            guard let event = try? decoder.decode(EngineEvent.self, from: payload) else {
+                logger.warning("a forwarded event this version cannot read was dropped")
+                continue
+            }
+            await events.publish(event)
+        }
+    }
+
+    private func move(
+        _ id: UUID, to status: CommunicationStatus, channel: Channel, detail: String?, at: Date,
+        completing complete: (inout StatusChange) -> Void = { _ in }
+    ) async throws(StoreError) {
+        guard var change = try await store.move(id, to: status, channel: channel, detail: detail, at: at) else { return }
+        complete(&change)
+        if status == .delivered, let sent = try await store.communication(id: id)?.events.last(where: { $0.status == .sent }) {
+            metrics.delivered(on: channel, after: at.timeIntervalSince(sent.at))
+        }
+        try await announce(.status(change), about: id)
+    }
+
+    private func setConsent(
+        of clientID: UUID, on channel: Channel, optedOut: Bool, source: String, about communicationID: UUID?
+    ) async throws(StoreError) {
+        var preferences = try await store.preferences(for: clientID) ?? ClientPreferences(clientID: clientID)
+        guard preferences.isOptedOut(of: channel) != optedOut else { return }
+        preferences.setOptedOut(optedOut, of: channel)
+        preferences.updatedAt = now()
+        try await store.save(preferences)
+        logger.notice(optedOut ? "client opted out" : "client opted back in", metadata: [
+            "client_id": "\(clientID)", "channel": "\(channel.rawValue)", "source": "\(source)",
+        ])
+        // Opting back in is recorded (and audited) but has no notification of its own.
+        guard optedOut else { return }
+        try await announce(.optedOut(ConsentChange(clientID: clientID, channel: channel, source: source, at: preferences.updatedAt ?? now())), about: communicationID)
+    }
+
+    private func announce(_ event: EngineEvent, about communicationID: UUID?) async throws(StoreError) {
+        let payload = (try? WireJSON.makeEncoder().encode(event)) ?? Data()
+        if try await store.forward(payload, about: communicationID) { return }
+        await events.publish(event)
+    }
+}

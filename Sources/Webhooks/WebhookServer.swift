@@ -1,0 +1,89 @@
+package import Channels
+import Foundation
+import Hummingbird
+package import Logging
+package import Orchestrator
+package import Prometheus
+package import ServiceLifecycle
+
+/// The side port: an HTTP listener (Hummingbird) for what comes back from providers and readers,
+/// started with the sidecar and stopped with it after the requests in flight.
+///
+/// Nothing a request carries can stop the sidecar: bodies are read up to a limit (413 beyond),
+/// unknown paths get 404, and a listener that cannot bind leaves the sidecar running, degraded, with
+/// the reason in `health`.
+package struct WebhookServer: Service {
+    private let settings: WebhookSettings
+    private let routes: @Sendable () -> Router<BasicRequestContext>
+    private let status: SidePortStatus
+    private let logger: Logger
+
+    package init(
+        settings: WebhookSettings, links: EmailLinks, intake: EventIntake, registry: PrometheusCollectorRegistry,
+        health: @escaping @Sendable () async -> HealthReport.Status, queueSize: @escaping @Sendable () async -> Int?,
+        status: SidePortStatus, logger: Logger
+    ) {
+        self.settings = settings
+        self.status = status
+        self.logger = logger
+        let twilio = TwilioWebhook(
+            signature: settings.twilioAuthToken.map(TwilioSignature.init(authToken:)), publicBaseURL: settings.publicBaseURL,
+            maxBodyBytes: settings.maxBodyBytes, intake: intake, logger: logger
+        )
+        let whatsApp = WhatsAppWebhook(
+            signature: settings.whatsAppAppSecret.map(WhatsAppSignature.init(appSecret:)), verifyToken: settings.whatsAppVerifyToken,
+            maxBodyBytes: settings.maxBodyBytes, intake: intake, logger: logger
+        )
+        let email = EmailTrackingRoutes(links: links, intake: intake, logger: logger)
+        let metrics = MetricsEndpoint(registry: registry, queueSize: queueSize, metrics: DeliveryMetrics())
+
+        // Hummingbird's router is not Sendable; it is built where it runs.
+        routes = {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/webhooks/twilio") { request, _ in try await twilio.handle(request) }
+        router.get("/webhooks/whatsapp") { request, _ in whatsApp.verify(request) }
+        router.post("/webhooks/whatsapp") { request, _ in try await whatsApp.handle(request) }
+        router.get("/email/open/:token") { request, context in
+            await email.open(request, token: context.parameters.get("token") ?? "")
+        }
+        router.get("/email/click/:token") { request, context in
+            await email.click(request, token: context.parameters.get("token") ?? "")
+        }
+        router.get("/email/unsubscribe/:token") { request, context in
+            email.confirmUnsubscribe(request, token: context.parameters.get("token") ?? "")
+        }
+        router.post("/email/unsubscribe/:token") { request, context in
+            await email.unsubscribe(request, token: context.parameters.get("token") ?? "")
+        }
+        router.get("/metrics") { _, _ in await metrics.handle() }
+        router.get("/health") { _, _ in
+            let state = await health()
+            return Responses.text(#"{"status":"\#(state.rawValue)"}"#, status: state == .ok ? .ok : .serviceUnavailable, contentType: "application/json")
+        }
+        return router
+        }
+    }
+
+    package func run() async throws {
+        let (status, logger) = (self.status, self.logger)
+        let application = Application(
+            router: routes(),
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "crm-sidecar"),
+            onServerRunning: { channel in
+                let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+                status.update(.listening(address))
+                logger.info("side port listening", metadata: ["webhooks.address": "\(address)"])
+            },
+            logger: logger
+        )
+        do {
+            try await application.run()
+        } catch {
+            // Most likely the port is taken. Sending still works; receipts wait until it is fixed.
+            let reason = "cannot listen on \(settings.host):\(settings.port): \(error)"
+            status.update(.failed(reason))
+            logger.critical("the side port is down; delivery receipts, opens and opt-outs cannot arrive", metadata: ["error": "\(reason)"])
+            try? await gracefulShutdown()
+        }
+    }
+}
