@@ -1,6 +1,7 @@
 import ArgumentParser
 import Channels
 import Foundation
+import Webhooks
 
 /// `crm-sidecar validate-config`: reads the configuration as `serve` would and says, setting by
 /// setting, what the sidecar will do with it and what looks wrong, without touching the network or
@@ -67,6 +68,12 @@ struct ValidateConfig: ParsableCommand {
             warnings.append("PUBLIC_BASE_URL is not set: unsubscribe links and delivery callbacks point at \(configuration.publicBaseURL), which only this machine reaches")
         } else if realProviders && !configuration.publicBaseURL.hasPrefix("https://") {
             warnings.append("PUBLIC_BASE_URL is not https: providers and mail clients expect HTTPS links")
+        }
+        if configuration.whatsapp != nil && configuration.webhooks.whatsAppAppSecret == nil {
+            warnings.append("WHATSAPP_APP_SECRET is not set: WhatsApp delivery receipts and replies will be refused (403), since their signature cannot be checked")
+        }
+        if configuration.whatsapp != nil && configuration.webhooks.whatsAppVerifyToken == nil {
+            warnings.append("WHATSAPP_WEBHOOK_VERIFY_TOKEN is not set: Meta's webhook subscription handshake will be refused")
         }
 
         do {
