@@ -10,7 +10,6 @@ DATABASE_URL (and DB_ENCRYPTION_KEY) in the environment the sidecar runs on that
 """
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import tempfile

@@ -7,6 +7,10 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 import postgres  # noqa: E402
+from peers.meta_api import MetaAPI  # noqa: E402
+from peers.smtp import SMTPPeer  # noqa: E402
+from peers.tls import self_signed  # noqa: E402
+from peers.twilio_api import TwilioAPI  # noqa: E402
 from sidecar import BINARY, Sidecar  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgres"] if postgres.SERVER_URL else [])
@@ -77,3 +81,32 @@ def communicate_params(ids, **overrides):
     }
     params.update(overrides)
     return params
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate and key for the SMTP peer, trusted through SMTP_CA_FILE."""
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def smtp(certificate):
+    peer = SMTPPeer(*certificate)
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def twilio():
+    peer = TwilioAPI()
+    yield peer
+    peer.stop()
+    assert not peer.violations, peer.violations
+
+
+@pytest.fixture
+def meta():
+    peer = MetaAPI()
+    yield peer
+    peer.stop()
+    assert not peer.violations, peer.violations

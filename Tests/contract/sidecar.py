@@ -4,7 +4,6 @@ import itertools
 import json
 import os
 import pathlib
-import queue
 import signal
 import subprocess
 import threading

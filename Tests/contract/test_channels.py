@@ -9,42 +9,11 @@ from datetime import datetime
 import pytest
 
 from conftest import communicate_params
-from peers.meta_api import MetaAPI
 from peers.smtp import SMTPPeer
-from peers.tls import self_signed
-from peers.twilio_api import TwilioAPI
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 SUBJECT = "Your budget options for the wedding"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(reversed(range(256))) * 10
-
-
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory):
-    return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def smtp(certificate):
-    peer = SMTPPeer(*certificate)
-    yield peer
-    peer.stop()
-
-
-@pytest.fixture
-def twilio():
-    peer = TwilioAPI()
-    yield peer
-    peer.stop()
-    assert not peer.violations, peer.violations
-
-
-@pytest.fixture
-def meta():
-    peer = MetaAPI()
-    yield peer
-    peer.stop()
-    assert not peer.violations, peer.violations
 
 
 def email_params(ids, **overrides):

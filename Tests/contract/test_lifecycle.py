@@ -3,7 +3,6 @@ accepted left unanswered."""
 import json
 import os
 import subprocess
-import time
 
 from conftest import communicate_params
 import postgres

@@ -17,43 +17,13 @@ from twilio.request_validator import RequestValidator
 
 import postgres
 from conftest import communicate_params
-from peers.meta_api import MetaAPI
-from peers.smtp import SMTPPeer, free_port
-from peers.tls import self_signed
-from peers.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioAPI
+from peers.smtp import free_port
+from peers.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM
 
 APP_SECRET = "meta-app-secret-for-tests"
 VERIFY_TOKEN = "verify-me-please"
 CLIENT_PHONE = "+14155550123"
 CLIENT_WHATSAPP = "+919876543210"
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def twilio():
-    peer = TwilioAPI()
-    yield peer
-    peer.stop()
-    assert not peer.violations, peer.violations
-
-
-@pytest.fixture
-def meta():
-    peer = MetaAPI()
-    yield peer
-    peer.stop()
-    assert not peer.violations, peer.violations
-
-
-@pytest.fixture
-def smtp(certificate):
-    peer = SMTPPeer(*certificate)
-    yield peer
-    peer.stop()
 
 
 def side_port(port=None):
