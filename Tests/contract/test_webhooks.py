@@ -177,15 +177,37 @@ def test_a_signed_twilio_status_callback_moves_the_sms_on_and_a_changed_byte_is_
     assert [e["status"] for e in events].count("delivered") == 1
 
 
-def test_an_undelivered_sms_fails_with_twilios_error(start, twilio, ids):
+def test_an_undelivered_sms_falls_back_to_the_next_channel(start, twilio, ids):
     sidecar = start(env={**twilio.env(), **side_port()})
     base = listening(sidecar)
-    communication_id = send_sms(sidecar, ids)
+    communication_id = send_sms(sidecar, ids)  # critical: sms, then whatsapp (the same number, by the outbox here)
+    sid = provider_id(sidecar, communication_id)
+    assert post_twilio(base, twilio_status(sid, "undelivered", ErrorCode="30003", ErrorMessage="Unreachable destination handset"))[0] == 200
+    sidecar.wait_for_notifications(lambda n: any(
+        x["params"].get("channel") == "whatsapp" and x["params"]["status"] == "sent" for x in n if x["method"] == "communication.status"))
+    found = sidecar.result("communications.get", {"communication_id": communication_id})
+    assert found["status"] == "sent" and found["channel_used"] == "whatsapp"
+    failed = [a for a in found["attempts"] if a["outcome"] == "failed"]
+    assert len(failed) == 1 and failed[0]["channel"] == "sms" and "30003" in failed[0]["error"]
+    # A late second report about the SMS changes nothing more.
+    assert post_twilio(base, twilio_status(sid, "failed", ErrorCode="30003"))[0] == 200
+    time.sleep(0.3)
+    assert sidecar.result("communications.get", {"communication_id": communication_id})["status"] == "sent"
+
+
+def test_an_undelivered_sms_with_no_channel_left_fails_with_twilios_error(start, twilio, ids):
+    sidecar = start(env={**twilio.env(), **side_port()})
+    base = listening(sidecar)
+    params = communicate_params(ids, urgency="critical", preferred_channel="sms", recipient={"phone": CLIENT_PHONE})
+    sidecar.result("preferences.update", {"client_id": ids["client_id"], "opt_out_whatsapp": True})
+    result = sidecar.result("communicate", params)
+    assert result["decision"]["channels"] == ["sms"], result
+    communication_id = result["communication_id"]
     sid = provider_id(sidecar, communication_id)
     assert post_twilio(base, twilio_status(sid, "undelivered", ErrorCode="30003", ErrorMessage="Unreachable destination handset"))[0] == 200
     sidecar.wait_for_notifications(lambda n: "failed" in statuses(sidecar, communication_id))
     [note] = [n["params"] for n in sidecar.notifications if n["method"] == "communication.status" and n["params"]["status"] == "failed"]
-    assert "30003" in note["error"]
+    assert "30003" in note["error"] and note["provider_message_id"] == sid
 
 
 def test_stop_opts_the_client_out_of_sms_and_start_opts_back_in(start, twilio, ids):

@@ -45,10 +45,40 @@ package struct EventIntake: Sendable {
             logger.debug("delivery report for an unknown message", metadata: ["channel": "\(report.channel.rawValue)"])
             return
         }
+        if report.status == .failed || report.status == .bounced {
+            guard let communication = try await store.communication(id: id) else { return }
+            // The failure of a send already fallen back from is history; its attempt says so.
+            guard communication.attempts.last(where: { $0.outcome == .sent })?.providerMessageID == report.providerMessageID else { return }
+            if try await fallBack(communication, after: report) { return }
+        }
         try await move(id, to: report.status, channel: report.channel, detail: report.error, at: report.at) { change in
             change.providerMessageID = report.providerMessageID
             change.error = report.error
         }
+    }
+
+    /// A message the provider could not deliver goes out on the decision's next channel, as a
+    /// refusal at send time would: the failure is kept as an attempt (the channel is given up), and
+    /// the work is due again at once for the send loop. False when no channel is left.
+    private func fallBack(_ communication: Communication, after report: DeliveryReport) async throws(StoreError) -> Bool {
+        let id = communication.id
+        guard communication.status == .sent, communication.channelUsed == report.channel,
+            let sent = communication.attempts.last(where: { $0.outcome == .sent }),
+            let index = communication.decision.channels.firstIndex(of: report.channel),
+            communication.decision.channels[(index + 1)...].contains(where: { communication.recipient.address(for: $0) != nil })
+        else { return false }
+        let attempt = Attempt(
+            number: (communication.attempts.last?.number ?? 0) + 1, channel: report.channel, provider: sent.provider,
+            startedAt: report.at, latencyMilliseconds: 0, outcome: .failed, providerMessageID: report.providerMessageID,
+            errorCategory: "permanent", error: "not delivered: " + (report.error ?? "the provider reported a failure")
+        )
+        _ = try await store.record(attempt, for: id, movingTo: nil)
+        try await store.watchForReceipt(id, until: now())
+        logger.notice("not delivered; falling back to the next channel", metadata: [
+            "communication.id": "\(id.uuidString.lowercased())", "channel": "\(report.channel.rawValue)",
+            "provider_code": "\(report.providerCode ?? "none")",
+        ])
+        return true
     }
 
     /// An email's tracking pixel was fetched.
