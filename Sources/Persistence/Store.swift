@@ -100,7 +100,9 @@ package protocol Store: Sendable {
 
     func preferences(for clientID: UUID) async throws(StoreError) -> ClientPreferences?
 
-    func save(_ preferences: ClientPreferences) async throws(StoreError)
+    /// Saves the client's preferences and audits the consent flags with `source`: what changed them
+    /// (`preferences.update`, `sms_keyword`, `email_unsubscribe`, ...).
+    func save(_ preferences: ClientPreferences, source: String) async throws(StoreError)
 
     /// How many communications wait to be sent (queued or scheduled); for `crm_queue_size`.
     func queueSize() async throws(StoreError) -> Int
@@ -110,6 +112,11 @@ package protocol Store: Sendable {
 }
 
 extension Store {
+    /// Saves preferences the workflow set with `preferences.update`.
+    package func save(_ preferences: ClientPreferences) async throws(StoreError) {
+        try await save(preferences, source: "preferences.update")
+    }
+
     /// Inserts a communication without an idempotency key.
     package func insert(_ communication: Communication, leasedTo lease: Lease?) async throws(StoreError) {
         try await insert(communication, attachments: [], leasedTo: lease, fingerprint: nil)

@@ -8,6 +8,7 @@ import hmac
 import http.client
 import json
 import re
+import sqlite3
 import time
 import urllib.parse
 
@@ -105,6 +106,15 @@ def twilio_inbound(body, sid="SM" + "1" * 32):
     return {"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid,
             "SmsStatus": "received", "From": CLIENT_PHONE, "To": FROM, "Body": body, "NumMedia": "0", "NumSegments": "1",
             "FromCountry": "US", "ToCountry": "US"}
+
+
+def audited_consent(workdir, database_env, client_id):
+    """The audit log's details of the client's preference saves, oldest first."""
+    sql = f"SELECT detail FROM audit_log WHERE client_id = '{client_id}' AND action = 'preferences.saved' ORDER BY at, seq"
+    if "DATABASE_URL" in database_env:
+        return postgres.psql(database_env["DATABASE_URL"], sql).splitlines()
+    with sqlite3.connect(workdir / "crm.sqlite") as connection:
+        return [row[0] for row in connection.execute(sql)]
 
 
 def statuses(sidecar, communication_id):
@@ -210,7 +220,7 @@ def test_an_undelivered_sms_with_no_channel_left_fails_with_twilios_error(start,
     assert "30003" in note["error"] and note["provider_message_id"] == sid
 
 
-def test_stop_opts_the_client_out_of_sms_and_start_opts_back_in(start, twilio, ids):
+def test_stop_opts_the_client_out_of_sms_and_start_opts_back_in(start, twilio, ids, workdir, database_env):
     sidecar = start(env={**twilio.env(), **side_port()})
     base = listening(sidecar)
     send_sms(sidecar, ids)
@@ -231,6 +241,11 @@ def test_stop_opts_the_client_out_of_sms_and_start_opts_back_in(start, twilio, i
         time.sleep(0.05)
     assert len([n for n in sidecar.notifications if n["method"] == "client.opted_out"]) == 1
     assert not [n for n in sidecar.notifications if n["method"] == "inbound.message"]
+    # Consent changes are audited with what made them.
+    assert audited_consent(workdir, database_env, ids["client_id"]) == [
+        "opt_out_email=false opt_out_sms=true opt_out_whatsapp=false source=sms_keyword",
+        "opt_out_email=false opt_out_sms=false opt_out_whatsapp=false source=sms_keyword",
+    ]
 
 
 @pytest.mark.parametrize("text, intent, selection", [

@@ -79,7 +79,9 @@ package struct WhatsAppNotification: Decodable, Sendable {
                 )))
             }
         }
-        return events
+        // Within one post too, the provider's time decides the order: a `failed` listed before the
+        // `delivered` that preceded it must not end the message first.
+        return events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 
     static func canonical(_ status: String) -> CommunicationStatus? {

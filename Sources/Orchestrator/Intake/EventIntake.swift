@@ -155,7 +155,7 @@ package struct EventIntake: Sendable {
         guard preferences.isOptedOut(of: channel) != optedOut else { return }
         preferences.setOptedOut(optedOut, of: channel)
         preferences.updatedAt = now()
-        try await store.save(preferences)
+        try await store.save(preferences, source: source)
         logger.notice(optedOut ? "client opted out" : "client opted back in", metadata: [
             "client_id": "\(clientID)", "channel": "\(channel.rawValue)", "source": "\(source)",
         ])

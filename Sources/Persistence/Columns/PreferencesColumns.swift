@@ -30,10 +30,10 @@ struct PreferencesColumns: Sendable {
         self.updatedAt = updatedAt
     }
 
-    /// What the audit log keeps of a save: the consent flags, which CAN-SPAM and the GDPR ask us to
-    /// be able to show the history of.
-    var auditDetail: String {
-        "opt_out_email=\(optOutEmail) opt_out_sms=\(optOutSMS) opt_out_whatsapp=\(optOutWhatsApp)"
+    /// What the audit log keeps of a save: the consent flags and what set them, which CAN-SPAM and
+    /// the GDPR ask us to be able to show the history of.
+    func auditDetail(source: String) -> String {
+        "opt_out_email=\(optOutEmail) opt_out_sms=\(optOutSMS) opt_out_whatsapp=\(optOutWhatsApp) source=\(source)"
     }
 
     init(_ preferences: ClientPreferences, encoder: JSONEncoder) throws(StoreError) {

@@ -420,7 +420,7 @@ package final class PostgresStore: Store, Service {
         }
     }
 
-    package func save(_ preferences: ClientPreferences) async throws(StoreError) {
+    package func save(_ preferences: ClientPreferences, source: String) async throws(StoreError) {
         let row = try PreferencesColumns(preferences, encoder: encoder)
         try await transaction { connection, logger in
             try await connection.query("""
@@ -438,7 +438,7 @@ package final class PostgresStore: Store, Service {
                   language_preference = excluded.language_preference, updated_at = excluded.updated_at
                 """, logger: logger)
             try await connection.query(
-                "INSERT INTO audit_log (at, action, client_id, detail) VALUES (\(row.updatedAt), 'preferences.saved', \(row.clientID), \(row.auditDetail))",
+                "INSERT INTO audit_log (at, action, client_id, detail) VALUES (\(row.updatedAt), 'preferences.saved', \(row.clientID), \(row.auditDetail(source: source)))",
                 logger: logger
             )
         }

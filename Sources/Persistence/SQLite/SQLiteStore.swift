@@ -333,7 +333,7 @@ package final class SQLiteStore: Store {
         }
     }
 
-    package func save(_ preferences: ClientPreferences) async throws(StoreError) {
+    package func save(_ preferences: ClientPreferences, source: String) async throws(StoreError) {
         let columns = try PreferencesColumns(preferences, encoder: encoder)
         let arguments = columns.arguments
         try await write { db in
@@ -354,7 +354,7 @@ package final class SQLiteStore: Store {
             )
             try db.execute(
                 sql: "INSERT INTO audit_log (at, action, client_id, detail) VALUES (?, 'preferences.saved', ?, ?)",
-                arguments: [columns.updatedAt, columns.clientID, columns.auditDetail]
+                arguments: [columns.updatedAt, columns.clientID, columns.auditDetail(source: source)]
             )
         }
     }
