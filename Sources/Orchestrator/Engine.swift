@@ -4,7 +4,8 @@ package import Foundation
 package import Logging
 package import Persistence
 
-/// The sidecar's core: what the JSON-RPC methods (and later the webhooks) ask of it.
+/// The sidecar's core: what the JSON-RPC methods ask of it. (What the side port hears goes through
+/// `EventIntake`.)
 ///
 /// `communicate` follows the data's way through: validate, decide, store durably, then send. Nothing
 /// is acknowledged before the store has it.
