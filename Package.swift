@@ -91,7 +91,6 @@ let package = Package(
                 "CRMModel",
                 "Channels",
                 "Orchestrator",
-                "Persistence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

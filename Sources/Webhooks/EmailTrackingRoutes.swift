@@ -3,7 +3,6 @@ import Foundation
 import Hummingbird
 import Logging
 import Orchestrator
-import Persistence
 
 /// The links in our emails: the open pixel, click redirects, and unsubscribe (RFC 8058). Each token
 /// is checked before anything happens; a forged or altered one gets 404, and a click never redirects
@@ -22,7 +21,7 @@ struct EmailTrackingRoutes: Sendable {
 
     func open(_ request: Request, token: String) async -> Response {
         guard let id = links.verify(token, .open) else { return Responses.status(.notFound) }
-        await record { () throws(StoreError) in try await intake.emailOpened(id) }
+        await record { try await intake.emailOpened(id) }
         return Response(
             status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: Self.pixel))
@@ -34,7 +33,7 @@ struct EmailTrackingRoutes: Sendable {
         guard let id = links.verify(token, .click, target: target), target.hasPrefix("https://") || target.hasPrefix("http://") else {
             return Responses.status(.notFound)
         }
-        await record { () throws(StoreError) in try await intake.emailClicked(id) }
+        await record { try await intake.emailClicked(id) }
         return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
     }
 
@@ -58,18 +57,18 @@ struct EmailTrackingRoutes: Sendable {
         do {
             try await intake.unsubscribe(fromEmail: id)
         } catch {
-            logger.error("could not record an unsubscribe", metadata: ["error": "\(error.message)"])
+            logger.error("could not record an unsubscribe", metadata: ["error": "\(error)"])
             return Responses.html("<!doctype html><p>Please try again in a minute.</p>", status: .serviceUnavailable)
         }
         return Responses.html("<!doctype html><html><body><p>You are unsubscribed; no more emails will be sent to you.</p></body></html>")
     }
 
     /// Opens and clicks are best effort: the reader gets the pixel or the page whatever the store says.
-    private func record(_ body: () async throws(StoreError) -> Void) async {
+    private func record(_ body: () async throws -> Void) async {
         do {
             try await body()
         } catch {
-            logger.warning("could not record an email open or click", metadata: ["error": "\(error.message)"])
+            logger.warning("could not record an email open or click", metadata: ["error": "\(error)"])
         }
     }
 }

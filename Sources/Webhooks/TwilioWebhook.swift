@@ -4,7 +4,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Orchestrator
-import Persistence
 
 /// `POST /webhooks/twilio`: status callbacks and inbound messages, verified by X-Twilio-Signature
 /// over the URL Twilio called and the raw body before anything in them is believed.
@@ -35,7 +34,7 @@ struct TwilioWebhook: Sendable {
         do {
             try await intake.apply(TwilioCallback.events(from: fields, receivedAt: Date()))
         } catch {
-            logger.error("could not record a Twilio callback; Twilio will send it again", metadata: ["error": "\(error.message)"])
+            logger.error("could not record a Twilio callback; Twilio will send it again", metadata: ["error": "\(error)"])
             return Responses.tryAgain
         }
         return Responses.text(Self.emptyTwiML, contentType: "text/xml; charset=utf-8")

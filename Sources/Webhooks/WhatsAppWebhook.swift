@@ -4,7 +4,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Orchestrator
-import Persistence
 
 /// `/webhooks/whatsapp`: Meta's subscription handshake (GET) and its notifications (POST), the
 /// latter verified by X-Hub-Signature-256 over the raw body.
@@ -43,7 +42,7 @@ struct WhatsAppWebhook: Sendable {
         do {
             try await intake.apply(notification.events(receivedAt: Date()))
         } catch {
-            logger.error("could not record a WhatsApp notification; Meta will send it again", metadata: ["error": "\(error.message)"])
+            logger.error("could not record a WhatsApp notification; Meta will send it again", metadata: ["error": "\(error)"])
             return Responses.tryAgain
         }
         return Responses.status(.ok)
