@@ -54,7 +54,7 @@ struct Check: AsyncParsableCommand {
             StandardError.write(Data("\(provider.rawValue) check failed (\(error.category.rawValue)): \(error.message)\n\(advice(for: error))\n".utf8))
             throw ExitCode(1)
         }
-        print(report)
+        Report.line(report)
     }
 
     private func notConfigured(_ variable: String) -> ProviderError {

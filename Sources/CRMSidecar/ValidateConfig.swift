@@ -17,8 +17,8 @@ struct ValidateConfig: ParsableCommand {
         do {
             configuration = try Configuration(environment: Configuration.loadEnvironment())
         } catch {
-            print("✗ \(error.variable) \(error.reason)")
-            print("The sidecar would not start (exit 78). Fix the setting above; crm-sidecar --help lists every variable.")
+            Report.line("✗ \(error.variable) \(error.reason)")
+            Report.line("The sidecar would not start (exit 78). Fix the setting above; crm-sidecar --help lists every variable.")
             throw ExitCode(78)
         }
         var warnings: [String] = []
@@ -80,15 +80,15 @@ struct ValidateConfig: ParsableCommand {
             _ = try TemplateRenderer(overrides: configuration.templatesDirectory, smsMaxSegments: configuration.smsMaxSegments)
             lines.append("✓ templates: " + (configuration.templatesDirectory.map { "shipped, overridden from \($0.path)" } ?? "shipped"))
         } catch {
-            print(lines.joined(separator: "\n"))
-            print("✗ TEMPLATES_DIR \(error)")
+            Report.line(lines.joined(separator: "\n"))
+            Report.line("✗ TEMPLATES_DIR \(error)")
             throw ExitCode(78)
         }
 
-        print(lines.joined(separator: "\n"))
+        Report.line(lines.joined(separator: "\n"))
         for warning in warnings {
-            print("! \(warning)")
+            Report.line("! \(warning)")
         }
-        print(warnings.isEmpty ? "The configuration is valid." : "The configuration is valid, with \(warnings.count) warning(s) above.")
+        Report.line(warnings.isEmpty ? "The configuration is valid." : "The configuration is valid, with \(warnings.count) warning(s) above.")
     }
 }

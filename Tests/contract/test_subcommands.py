@@ -5,10 +5,6 @@ import subprocess
 
 import pytest
 
-from peers.meta_api import MetaAPI
-from peers.smtp import SMTPPeer
-from peers.tls import self_signed
-from peers.twilio_api import TwilioAPI
 from sidecar import BINARY
 
 
@@ -17,18 +13,6 @@ def run(workdir, *arguments, env=None):
         [BINARY, *arguments], cwd=workdir, capture_output=True, text=True, timeout=60,
         env={"PATH": "/usr/bin:/bin", **(env or {})},
     )
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def smtp(certificate):
-    peer = SMTPPeer(*certificate)
-    yield peer
-    peer.stop()
 
 
 def test_check_smtp_logs_in_without_sending(workdir, smtp, certificate):
@@ -56,19 +40,14 @@ def test_check_smtp_says_what_to_fix(workdir, smtp, certificate):
     assert done.returncode == 1 and "SMTP_CA_FILE" in done.stderr
 
 
-def test_check_twilio_and_whatsapp_read_their_accounts(workdir):
-    twilio, meta = TwilioAPI(), MetaAPI()
-    try:
-        done = run(workdir, "check", "twilio", env=twilio.env())
-        assert done.returncode == 0 and "Twilio works" in done.stdout and "active" in done.stdout, done.stderr
-        done = run(workdir, "check", "whatsapp", env=meta.env())
-        assert done.returncode == 0 and "+1 555-010-0199" in done.stdout, done.stderr
-        done = run(workdir, "check", "whatsapp", env={**meta.env(), "WHATSAPP_ACCESS_TOKEN": "expired"})
-        assert done.returncode == 1 and "auth" in done.stderr and "WHATSAPP_ACCESS_TOKEN" in done.stderr
-        assert not twilio.accepted() and not meta.accepted(), "nothing was sent"
-    finally:
-        twilio.stop()
-        meta.stop()
+def test_check_twilio_and_whatsapp_read_their_accounts(workdir, twilio, meta):
+    done = run(workdir, "check", "twilio", env=twilio.env())
+    assert done.returncode == 0 and "Twilio works" in done.stdout and "active" in done.stdout, done.stderr
+    done = run(workdir, "check", "whatsapp", env=meta.env())
+    assert done.returncode == 0 and "+1 555-010-0199" in done.stdout, done.stderr
+    done = run(workdir, "check", "whatsapp", env={**meta.env(), "WHATSAPP_ACCESS_TOKEN": "expired"})
+    assert done.returncode == 1 and "auth" in done.stderr and "WHATSAPP_ACCESS_TOKEN" in done.stderr
+    assert not twilio.accepted() and not meta.accepted(), "nothing was sent"
 
 
 def test_check_an_unconfigured_channel(workdir):
