@@ -4,7 +4,7 @@ import Hummingbird
 package import Logging
 package import Orchestrator
 package import Prometheus
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// The side port: an HTTP listener (Hummingbird) for what comes back from providers and readers,
 /// started with the sidecar and stopped with it after the requests in flight.

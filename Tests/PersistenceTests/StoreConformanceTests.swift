@@ -155,7 +155,7 @@ struct StoreConformanceTests {
                 number: 1, channel: .email, provider: "smtp", startedAt: Self.start, latencyMilliseconds: 12, outcome: .sent,
                 providerMessageID: "m-1", missingVariables: ["client_name", "event_date"]
             )
-            try await store.record(attempt, for: item.id, movingTo: .sent)
+            _ = try await store.record(attempt, for: item.id, movingTo: .sent)
             #expect(try await store.communication(id: item.id)?.attempts == [attempt])
         }
     }

@@ -1,5 +1,5 @@
 package import Channels
-package import CRMModel
+import CRMModel
 package import Foundation
 package import Logging
 package import Persistence

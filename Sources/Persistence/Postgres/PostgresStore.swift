@@ -271,7 +271,7 @@ package final class PostgresStore: Store, Service {
 
     package func noteInbound(from clientID: UUID, on channel: CRMModel.Channel, at: Date) async throws(StoreError) {
         let (key, channel, at) = (clientID.key, channel.rawValue, at.millisecondsSince1970)
-        try await connection { connection, logger in
+        _ = try await connection { connection, logger in
             try await connection.query("""
                 INSERT INTO conversations (client_id, channel, last_inbound_at) VALUES (\(key), \(channel), \(at))
                 ON CONFLICT (client_id, channel) DO UPDATE
@@ -548,35 +548,45 @@ package final class PostgresStore: Store, Service {
         _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws(StoreError) -> T {
         let logger = self.logger
-        return try await within { try await self.client.withConnection { try await body($0, logger) } }
+        return try await within {
+            try await self.client.withConnection { connection in
+                // Abandoned at the deadline (the caller was answered -32001): do nothing.
+                try Task.checkCancellation()
+                return try await body(connection, logger)
+            }
+        }
     }
 
     private func transaction<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws(StoreError) -> T {
         let logger = self.logger
-        return try await within { try await self.client.withTransaction(logger: logger) { try await body($0, logger) } }
-    }
-
-    /// Runs `body`, or gives up after the deadline with `.unavailable`.
-    private func within<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
-        let deadline = self.deadline
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StoreError(.unavailable, "PostgreSQL did not answer within \(deadline)")
-                }
+        return try await within {
+            try await self.client.withTransaction(logger: logger) { connection in
+                // Abandoned at the deadline (the caller was answered -32001): write nothing, and
+                // roll back rather than commit what was written meanwhile.
+                try Task.checkCancellation()
+                let value = try await body(connection, logger)
+                try Task.checkCancellation()
                 return value
             }
+        }
+    }
+
+    /// Runs `body`, or gives up after the deadline with `.unavailable` (see `BoundedWait` for why the
+    /// deadline cannot be left to cancellation alone).
+    private func within<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+        do {
+            guard let value = try await BoundedWait.run(atMost: deadline, body) else {
+                throw StoreError(.unavailable, "PostgreSQL did not answer within \(deadline)")
+            }
+            return value
         } catch let error as StoreError {
             throw error
         } catch let error as PSQLError {
+            throw StoreError(.unavailable, "PostgreSQL: \(Self.describe(error))")
+        } catch let error as PostgresTransactionError {
+            if let reason = error.closureError as? StoreError { throw reason }
             throw StoreError(.unavailable, "PostgreSQL: \(Self.describe(error))")
         } catch {
             throw StoreError(.unavailable, "PostgreSQL: \(error)")
@@ -589,5 +599,16 @@ package final class PostgresStore: Store, Service {
         if let state = error.serverInfo?[.sqlState] { text += " (SQLSTATE \(state))" }
         if let message = error.serverInfo?[.message] { text += ": \(message)" }
         return text
+    }
+
+    /// The first thing that went wrong in a transaction, the same way; its own description would
+    /// spell out the statements.
+    static func describe(_ error: PostgresTransactionError) -> String {
+        let first = [error.beginError, error.closureError, error.commitError, error.rollbackError].compactMap { $0 }.first
+        switch first {
+        case let error as PSQLError: return describe(error)
+        case let error?: return String(describing: type(of: error))
+        case nil: return "transaction failed"
+        }
     }
 }
