@@ -24,6 +24,8 @@ struct Configuration {
     /// Parsed at once, so a malformed key stops the start-up with the variable named; never logged.
     var encryptionKey: MasterKey?
     var leaseDuration: Duration
+    /// How long a stop may take to finish the work in flight before it is cancelled.
+    var shutdownGrace: Duration
     var sendConcurrency: Int
     var pollInterval: Duration
     /// The seed's policy, with POLICY_FILE's sections put in.
@@ -64,6 +66,7 @@ struct Configuration {
         ("MAX_IN_FLIGHT", "how many requests may run at once before -32005 (default: 64)"),
         ("DB_ENCRYPTION_KEY", "the master key for contact details and message content at rest: 32 bytes in base64 (openssl rand -base64 32) or a passphrase of 32+ characters. Required with PostgreSQL; with SQLite, a key is generated into <database>.key (0600) when unset"),
         ("WORK_LEASE_SECONDS", "how long a sidecar holds a claimed send before others may take it over; must outlast a provider call (default: 60)"),
+        ("SHUTDOWN_GRACE_SECONDS", "how long a stop (end of stdin, SIGTERM) may take to finish requests and sends in flight; what is still unfinished then is left to its lease (default: 10)"),
         ("SEND_CONCURRENCY", "how many queued sends one sidecar runs at once (default: 8)"),
         ("POLICY_FILE", "a JSON file whose sections replace parts of the seed's policy: channel_order, message_type_first_channel, priority, business_hours, low_urgency_time, retry"),
         ("SEND_POLL_MS", "how often the work queue is checked for due sends, in milliseconds (default: 1000)"),
@@ -128,6 +131,7 @@ struct Configuration {
         maxLineBytes = try integer("MAX_LINE_BYTES", default: 1 << 20, range: 1024...(64 << 20))
         maxInFlight = try integer("MAX_IN_FLIGHT", default: 64, range: 1...10_000)
         leaseDuration = .seconds(try integer("WORK_LEASE_SECONDS", default: 60, range: 2...3600))
+        shutdownGrace = .seconds(try integer("SHUTDOWN_GRACE_SECONDS", default: 10, range: 1...3600))
         sendConcurrency = try integer("SEND_CONCURRENCY", default: 8, range: 1...256)
         pollInterval = .milliseconds(try integer("SEND_POLL_MS", default: 1000, range: 20...60_000))
 

@@ -86,9 +86,14 @@ struct Serve: AsyncParsableCommand {
             successTerminationBehavior: .gracefullyShutdownGroup,
             failureTerminationBehavior: .gracefullyShutdownGroup
         ))
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-        ))
+        )
+        // A stop must end even while the database is away: a send that cannot record its outcome
+        // keeps retrying until its lease runs out, longer than whoever stops us will wait. Past the
+        // grace, what is unfinished is cancelled and left to its lease, so nothing accepted is lost.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        let group = ServiceGroup(configuration: groupConfiguration)
         logger.info("crm-sidecar starting", metadata: ["version": "\(CRMSidecar.version)"])
         do {
             try await group.run()

@@ -297,3 +297,41 @@ def test_a_burst_during_a_postgres_outage_is_answered_in_time_and_refused_work_i
         assert process.stop() == 0
     finally:
         server.stop()
+
+
+def test_a_stop_during_a_postgres_outage_ends_within_its_grace_and_loses_nothing(start, ids, database_env):
+    """Sends that cannot record their outcome retry until their lease runs out; a stop must not
+    wait for that. Past SHUTDOWN_GRACE_SECONDS they are cancelled, and the next sidecar sends them."""
+    if "DATABASE_URL" not in database_env:
+        pytest.skip("an outage of PostgreSQL; runs once, on a server of its own")
+    server = postgres.Server()
+    try:
+        url = server.start()
+        env = {"DATABASE_URL": url, "DB_ENCRYPTION_KEY": ENCRYPTION_KEY, "SEND_POLL_MS": "100", "WORK_LEASE_SECONDS": "3",
+               "MAX_IN_FLIGHT": "1000"}
+        first = start(env={**env, "SHUTDOWN_GRACE_SECONDS": "2"})
+        count = 60
+        for index in range(count):
+            first.send({"jsonrpc": "2.0", "id": f"s{index}", "method": "communicate", "params": communicate_params(ids, wait=False)})
+        acknowledged = [first.response(f"s{index}")["result"]["communication_id"] for index in range(5)]
+        server.halt()
+        for index in range(5, count):
+            answer = first.response(f"s{index}", timeout=30)
+            if "result" in answer:
+                acknowledged.append(answer["result"]["communication_id"])
+        began = time.monotonic()
+        assert first.stop() == 0
+        # Requests still waiting for the store get their answer by its 5 s deadline; then 2 s of grace.
+        assert time.monotonic() - began < 15
+
+        server.start()
+        second = start(env=env)
+        deadline = time.monotonic() + 60
+        while True:
+            listed = second.result("communications.list", {"plan_id": ids["plan_id"], "limit": 100})["communications"]
+            if sorted(i["communication_id"] for i in listed) == sorted(acknowledged) and all(i["status"] == "sent" for i in listed):
+                break
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.5)
+    finally:
+        server.stop()
