@@ -214,7 +214,8 @@ def test_a_postgres_outage_gives_32001_and_service_returns_without_a_restart(sta
     server = postgres.Server()
     try:
         url = server.start()
-        process = start(env={"DATABASE_URL": url, "DB_ENCRYPTION_KEY": ENCRYPTION_KEY, "SEND_POLL_MS": "100"})
+        # A send stranded by the outage is taken over well within the wait below.
+        process = start(env={"DATABASE_URL": url, "DB_ENCRYPTION_KEY": ENCRYPTION_KEY, "SEND_POLL_MS": "100", "WORK_LEASE_SECONDS": "10"})
         before = process.result("communicate", communicate_params(ids))
         assert before["status"] == "sent"
 
