@@ -272,16 +272,19 @@ def test_a_burst_during_a_postgres_outage_is_answered_in_time_and_refused_work_i
             process.send({"jsonrpc": "2.0", "id": f"b{index}", "method": "communicate", "params": communicate_params(ids, wait=False)})
         acknowledged = [process.response(f"b{index}")["result"]["communication_id"] for index in range(10)]
         server.halt()
+        # However fast the machine stored the burst, these meet the outage.
+        for index in range(count, count + 20):
+            process.send({"jsonrpc": "2.0", "id": f"b{index}", "method": "communicate", "params": communicate_params(ids, wait=False)})
         refused = 0
         answered_by = time.monotonic() + 30  # the store's deadline is 5 s; generous for a loaded CI machine
-        for index in range(10, count):
+        for index in range(10, count + 20):
             answer = process.response(f"b{index}", timeout=max(0.1, answered_by - time.monotonic()))
             if "result" in answer:
                 acknowledged.append(answer["result"]["communication_id"])
             else:
                 assert answer["error"]["code"] == -32001, answer
                 refused += 1
-        assert refused > 0, "the outage came too late to refuse anything; the test proves nothing"
+        assert refused >= 20
 
         server.start()
         deadline = time.monotonic() + 60
