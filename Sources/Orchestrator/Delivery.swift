@@ -230,14 +230,13 @@ package struct Delivery: Sendable {
     /// Why a channel is not tried again, from its attempts so far: a permanent failure on any of its
     /// providers (the address, not the provider, is the problem); nil while it may be.
     private func channelGivenUp(_ history: [Attempt]) -> String? {
-        let permanent: Set<String> = [ProviderError.Category.permanent.rawValue, ProviderError.Category.invalidRecipient.rawValue]
-        return history.last { $0.errorCategory.map(permanent.contains) == true }.map { $0.error ?? "given up" }
+        history.last { $0.errorCategory?.givesUpChannel == true }.map { $0.error ?? "given up" }
     }
 
     /// Why one provider is not tried again for this communication; nil while it may be.
     private func providerGivenUp(_ history: [Attempt]) -> String? {
         guard let last = history.last, last.outcome == .failed else { return nil }
-        if last.errorCategory == ProviderError.Category.auth.rawValue { return last.error ?? "credentials refused" }
+        if last.errorCategory == .auth { return last.error ?? "credentials refused" }
         if Self.transientFailures(history) >= retry.attemptsPerChannel {
             return "\(retry.attemptsPerChannel) attempts failed; last: \(last.error ?? "unknown")"
         }
@@ -245,7 +244,7 @@ package struct Delivery: Sendable {
     }
 
     private static func transientFailures(_ history: [Attempt]) -> Int {
-        history.filter { $0.errorCategory == ProviderError.Category.transient.rawValue }.count
+        history.filter { $0.errorCategory == .transient }.count
     }
 
     /// Other low-urgency messages for the same address on this channel, due within the digest
@@ -331,7 +330,7 @@ package struct Delivery: Sendable {
             return (Attempt(
                 number: number, channel: channel, provider: provider.name, startedAt: started,
                 latencyMilliseconds: Self.milliseconds(since: started, now: now()), outcome: .failed,
-                errorCategory: classified.category.rawValue, error: classified.description, missingVariables: missing
+                errorCategory: classified.category, error: classified.description, missingVariables: missing
             ), classified)
         }
     }

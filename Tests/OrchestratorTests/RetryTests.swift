@@ -91,7 +91,7 @@ struct RetryTests {
             communication = try await delivery.deliver(next, lease: lease.lease(from: probe))
         }
         let stored = try #require(try await store.communication(id: communication.id))
-        return (stored, stored.attempts.map { ($0.number, $0.channel, $0.startedAt.timeIntervalSince(start).rounded(), $0.errorCategory) })
+        return (stored, stored.attempts.map { ($0.number, $0.channel, $0.startedAt.timeIntervalSince(start).rounded(), $0.errorCategory?.rawValue) })
     }
 
     @Test("transient twice, then success: three attempts on one channel, 60 s and 300 s apart")

@@ -44,7 +44,7 @@ struct StoreConformanceTests {
             let written = try communication()
             try await store.insert(written, leasedTo: nil)
             let failed = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: Self.start, latencyMilliseconds: 3, outcome: .failed,
-                                 errorCategory: "transient", error: "timeout")
+                                 errorCategory: .transient, error: "timeout")
             #expect(try await store.record(failed, for: written.id, movingTo: nil) == nil)
             let sent = Attempt(number: 2, channel: .sms, provider: "outbox", startedAt: Self.start, latencyMilliseconds: 5, outcome: .sent,
                                providerMessageID: "SM123")

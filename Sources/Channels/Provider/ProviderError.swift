@@ -1,19 +1,10 @@
+package import CRMModel
 package import Foundation
 
 /// A provider did not accept a message, and what kind of failure that was.
 package struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
-    package enum Category: String, Sendable, Equatable {
-        /// Worth retrying on the same channel after a backoff.
-        case transient
-        /// The provider asked to slow down; wait (for `retryAfter` when given) without using up an attempt.
-        case rateLimited = "rate_limited"
-        /// Retrying will not help on this channel: move to the next.
-        case permanent
-        /// The address is wrong or unreachable on this channel: move to the next.
-        case invalidRecipient = "invalid_recipient"
-        /// Our credentials were refused: the provider is unhealthy until an operator acts.
-        case auth
-    }
+    /// The categories are the domain's (`FailureCategory`); the policy's table has the last word.
+    package typealias Category = FailureCategory
 
     package var category: Category
     /// What went wrong, for the attempt record and logs; no bodies, no credentials.

@@ -70,7 +70,7 @@ package struct EventIntake: Sendable {
         let attempt = Attempt(
             number: (communication.attempts.last?.number ?? 0) + 1, channel: report.channel, provider: sent.provider,
             startedAt: report.at, latencyMilliseconds: 0, outcome: .failed, providerMessageID: report.providerMessageID,
-            errorCategory: "permanent", error: "not delivered: " + (report.error ?? "the provider reported a failure")
+            errorCategory: .permanent, error: "not delivered: " + (report.error ?? "the provider reported a failure")
         )
         _ = try await store.record(attempt, for: id, movingTo: nil)
         try await store.watchForReceipt(id, until: now())

@@ -31,12 +31,14 @@ struct AttemptColumns: Sendable {
         self.missingVariables = missingVariables
     }
 
+    /// A skipped attempt has no provider (stored as the empty string: the column predates skips) and
+    /// keeps its reason where a failure keeps its error.
     init(_ attempt: Attempt) {
         self.init(
-            number: attempt.number, channel: attempt.channel.rawValue, provider: attempt.provider,
+            number: attempt.number, channel: attempt.channel.rawValue, provider: attempt.provider ?? "",
             startedAt: attempt.startedAt.millisecondsSince1970, latencyMilliseconds: attempt.latencyMilliseconds,
             outcome: attempt.outcome.rawValue, providerMessageID: attempt.providerMessageID,
-            errorCategory: attempt.errorCategory, error: attempt.error,
+            errorCategory: attempt.errorCategory?.rawValue, error: attempt.outcome == .skipped ? attempt.reason : attempt.error,
             missingVariables: attempt.missingVariables.flatMap { names in
                 (try? JSONEncoder().encode(names)).map { String(decoding: $0, as: UTF8.self) }
             }
@@ -47,10 +49,18 @@ struct AttemptColumns: Sendable {
         guard let channel = Channel(rawValue: channel), let outcome = Attempt.Outcome(rawValue: outcome) else {
             throw StoreError(.corruptRecord, "an attempt has a field this version cannot read")
         }
+        var category: FailureCategory?
+        if let errorCategory {
+            guard let known = FailureCategory(rawValue: errorCategory) else {
+                throw StoreError(.corruptRecord, "an attempt has an error category this version cannot read")
+            }
+            category = known
+        }
+        let skipped = outcome == .skipped
         return Attempt(
-            number: number, channel: channel, provider: provider, startedAt: Date(millisecondsSince1970: startedAt),
+            number: number, channel: channel, provider: provider.isEmpty ? nil : provider, startedAt: Date(millisecondsSince1970: startedAt),
             latencyMilliseconds: latencyMilliseconds, outcome: outcome, providerMessageID: providerMessageID,
-            errorCategory: errorCategory, error: error,
+            errorCategory: category, error: skipped ? nil : error, reason: skipped ? error : nil,
             missingVariables: missingVariables.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
         )
     }
