@@ -1,7 +1,9 @@
 import ArgumentParser
 import Channels
+import CRMModel
 import Foundation
 import Logging
+import Orchestrator
 
 /// `crm-sidecar check smtp|twilio|whatsapp`: tries the configured provider for real, the way the
 /// seed's test_smtp.py, test_twilio.py and test_whatsapp.py did, and says what to fix when it fails.
@@ -51,14 +53,16 @@ struct Check: AsyncParsableCommand {
                 StandardError.write(Data("\(provider.rawValue) is not configured: \(error.message)\n".utf8))
                 throw ExitCode(78)
             }
-            StandardError.write(Data("\(provider.rawValue) check failed (\(error.category.rawValue)): \(error.message)\n\(advice(for: error))\n".utf8))
+            // The provider's name is the table's key, so the check reads a failure as sending would.
+            let category = ErrorClasses.category(of: error, from: provider.rawValue, in: configuration.policy.errorClasses)
+            StandardError.write(Data("\(provider.rawValue) check failed (\(category.rawValue)): \(error.description)\n\(advice(for: category))\n".utf8))
             throw ExitCode(1)
         }
         Report.line(report)
     }
 
     private func notConfigured(_ variable: String) -> ProviderError {
-        ProviderError(.permanent, "set \(variable) and the variables beside it (crm-sidecar --help lists them)", providerCode: "not_configured")
+        ProviderError("set \(variable) and the variables beside it (crm-sidecar --help lists them)", answer: .notSent, providerCode: "not_configured")
     }
 
     static func describe(_ security: SMTPSettings.Security) -> String {
@@ -70,8 +74,8 @@ struct Check: AsyncParsableCommand {
     }
 
     /// What to do about a failure, in the operator's terms.
-    private func advice(for error: ProviderError) -> String {
-        switch (provider, error.category) {
+    private func advice(for category: FailureCategory) -> String {
+        switch (provider, category) {
         case (.smtp, .auth): "Check SMTP_USERNAME and SMTP_PASSWORD (an app password for Gmail), SMTP_USE_TLS, and SMTP_CA_FILE for a private CA."
         case (.smtp, _): "Check SMTP_HOST and SMTP_PORT (587 for STARTTLS, 465 for implicit TLS) and that this machine may reach them."
         case (.twilio, .auth): "Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN in the Twilio console."

@@ -274,13 +274,14 @@ package struct PolicyFile: Decodable {
                 name: template.name, language: template.language, parameters: template.parameters ?? []
             )
         }
-        // Code by code over the documented defaults, so a file names only what it changes.
+        // Code by code over the seed's table, so a file names only what it changes; a code listed
+        // nowhere keeps ErrorClasses' default for its status.
         for (provider, codes) in errorClasses ?? [:] {
             for (code, name) in codes {
-                guard let category = ProviderError.Category(rawValue: name) else {
+                guard let category = FailureCategory(rawValue: name) else {
                     throw FieldError(
                         field: "error_classes.\(provider).\(code)",
-                        reason: "is not an error class; accepted: transient, rate_limited, permanent, invalid_recipient, auth"
+                        reason: "is not an error class; accepted: \(FailureCategory.allCases.map(\.rawValue).joined(separator: ", "))"
                     )
                 }
                 policy.errorClasses[provider, default: [:]][code] = category

@@ -30,7 +30,7 @@ struct OutboxProviderTests {
         #expect(json?["segments"] as? Int == 1)
     }
 
-    @Test("a folder it cannot write is a transient failure")
+    @Test("a folder it cannot write is a provider not reached")
     func unwritable() async {
         let provider = OutboxProvider(channel: .sms, directory: URL(fileURLWithPath: "/proc/forbidden"), composer: EmailComposer(sender: sender, links: nil))
         await #expect {
@@ -38,7 +38,7 @@ struct OutboxProviderTests {
                 communicationID: UUID(), attempt: 1, messageType: .welcome, channel: .sms, to: "+14155552671", content: RenderedMessage(text: "x")
             ))
         } throws: { error in
-            (error as? ProviderError)?.category == .transient
+            (error as? ProviderError)?.answer == .noAnswer
         }
     }
 }

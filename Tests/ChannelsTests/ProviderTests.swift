@@ -13,30 +13,51 @@ struct ProviderTests {
         ProviderHTTP.Response(status: status, headers: HTTPHeaders(headers), body: Data(body.utf8))
     }
 
-    @Test("Twilio's documented error codes and statuses decide the class", arguments: [
-        (400, #"{"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}"#, ProviderError.Category.invalidRecipient, "21211"),
-        (400, #"{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}"#, .permanent, "21610"),
-        (401, #"{"code": 20003, "message": "Authenticate", "status": 401}"#, .auth, "20003"),
-        (429, #"{"code": 20429, "message": "Too Many Requests", "status": 429}"#, .rateLimited, "20429"),
-        (503, "<html>Service Unavailable</html>", .transient, "503"),
-    ])
-    func twilioErrors(_ status: Int, _ body: String, _ category: ProviderError.Category, _ code: String) {
+    @Test("a Twilio refusal is reported as Twilio gave it: its code, the HTTP status, Retry-After", arguments: [
+        (400, #"{"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}"#, "21211"),
+        (400, #"{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}"#, "21610"),
+        (401, #"{"code": 20003, "message": "Authenticate", "status": 401}"#, "20003"),
+        (429, #"{"code": 20429, "message": "Too Many Requests", "status": 429}"#, "20429"),
+        (503, "<html>Service Unavailable</html>", nil),
+    ] as [(Int, String, String?)])
+    func twilioErrors(_ status: Int, _ body: String, _ code: String?) {
         let error = TwilioProvider.failure(response(status, body, headers: [("Retry-After", "7")]))
-        #expect(error.category == category)
+        #expect(error.answer == .http(status: status) && error.status == status && error.reachedProvider)
         #expect(error.providerCode == code)
         #expect(error.retryAfter == 7)
     }
 
-    @Test("Meta's documented error codes decide the class", arguments: [
-        (400, 131047, ProviderError.Category.permanent), (400, 131026, .invalidRecipient), (401, 190, .auth),
-        (400, 130429, .rateLimited), (400, 131056, .rateLimited), (500, 131000, .transient), (400, 100, .permanent),
+    @Test("a Meta refusal is reported as Meta gave it: its Graph API code, the HTTP status, the details", arguments: [
+        (400, 131047), (400, 131026), (401, 190), (400, 130429), (400, 131056), (500, 131000), (400, 100),
     ])
-    func metaErrors(_ status: Int, _ code: Int, _ category: ProviderError.Category) {
+    func metaErrors(_ status: Int, _ code: Int) {
         let body = #"{"error": {"message": "m", "type": "OAuthException", "code": \#(code), "error_data": {"messaging_product": "whatsapp", "details": "d"}, "fbtrace_id": "x"}}"#
         let error = WhatsAppProvider.failure(response(status, body))
-        #expect(error.category == category)
+        #expect(error.answer == .http(status: status))
         #expect(error.providerCode == String(code))
         #expect(error.message.contains("(d)"))
+        #expect(error.retryAfter == nil)
+    }
+
+    @Test("a body that is not Meta's leaves only the status")
+    func metaErrorWithoutBody() {
+        let error = WhatsAppProvider.failure(response(502, "Bad Gateway", headers: [("Retry-After", "3")]))
+        #expect(error.answer == .http(status: 502) && error.providerCode == nil && error.retryAfter == 3)
+        #expect(error.description == "the WhatsApp Cloud API answered 502 (HTTP 502)")
+    }
+
+    @Test("outside the window with no template for the type, nothing is sent and the code says why")
+    func whatsappWithoutTemplate() {
+        let settings = WhatsAppSettings(phoneNumberID: "1", accessToken: "t", templates: [:])
+        let message = OutboundMessage(
+            communicationID: UUID(), attempt: 1, messageType: .reminder, channel: .whatsapp, to: "+919876543210",
+            content: RenderedMessage(text: "x"), language: "en", replyWindowOpen: false
+        )
+        #expect {
+            try WhatsAppProvider(settings: settings).payload(for: message)
+        } throws: { error in
+            (error as? ProviderError).map { $0.answer == .notSent && $0.providerCode == "no_template" } ?? false
+        }
     }
 
     func whatsapp(window: Bool, context: [String: JSONValue] = [:]) throws -> [String: Any] {
@@ -64,14 +85,30 @@ struct ProviderTests {
         #expect(parameters.map { $0["text"] as? String } == ["Priya", "Friday"])
     }
 
-    @Test("libcurl's outcome becomes the error class: reply codes, login, TLS, no answer", arguments: [
-        (67, 535, ProviderError.Category.auth), (60, 0, .auth), (64, 0, .auth), (55, 550, .permanent), (55, 451, .transient),
-        (7, 0, .transient), (28, 0, .transient), (0, 250, nil),
-    ] as [(UInt32, Int, ProviderError.Category?)])
-    func smtpFailures(_ curl: UInt32, _ reply: Int, _ category: ProviderError.Category?) {
-        let failure = SMTPProvider.failure(CurlSession.Outcome(curlCode: curl, replyCode: reply, message: "m"))
-        #expect(failure?.category == category)
-        if reply >= 400 { #expect(failure?.providerCode == String(reply)) }
+    @Test("libcurl's outcome is reported as facts: the reply code, or what libcurl recognised, or no answer", arguments: [
+        (67, 535, ProviderError.Answer.smtp(reply: 535), "login_denied"), (67, 0, .noAnswer, "login_denied"),
+        (60, 0, .noAnswer, "tls"), (35, 220, .noAnswer, "tls"), (64, 0, .noAnswer, "starttls_unavailable"),
+        (64, 454, .smtp(reply: 454), "starttls_unavailable"),
+        (55, 550, .smtp(reply: 550), "550"), (55, 451, .smtp(reply: 451), "451"),
+        (7, 0, .noAnswer, nil), (28, 0, .noAnswer, nil), (56, 354, .noAnswer, nil),
+    ] as [(UInt32, Int, ProviderError.Answer, String?)])
+    func smtpFailures(_ curl: UInt32, _ reply: Int, _ answer: ProviderError.Answer, _ code: String?) throws {
+        let failure = try #require(SMTPProvider.failure(CurlSession.Outcome(curlCode: curl, replyCode: reply, message: "m")))
+        #expect(failure.answer == answer)
+        #expect(failure.providerCode == code)
+    }
+
+    @Test("an accepted transfer is no failure")
+    func smtpAccepted() {
+        #expect(SMTPProvider.failure(CurlSession.Outcome(curlCode: 0, replyCode: 250, message: "")) == nil)
+    }
+
+    @Test("the description carries the message, the code and the status, each once")
+    func descriptions() {
+        #expect(ProviderError("refused", answer: .smtp(reply: 550), providerCode: "550").description == "refused (code 550)")
+        #expect(ProviderError("denied", answer: .smtp(reply: 535), providerCode: "login_denied").description == "denied (code login_denied, SMTP reply 535)")
+        #expect(ProviderError("Twilio answered 400", answer: .http(status: 400), providerCode: "21211").description == "Twilio answered 400 (code 21211, HTTP 400)")
+        #expect(ProviderError("cannot reach", answer: .noAnswer).description == "cannot reach")
     }
 
     @Test("addresses a provider echoes back are not kept")

@@ -27,6 +27,27 @@ struct PolicyFileTests {
         #expect(policy.channelOrder == Policy.seed.channelOrder)
     }
 
+    @Test("error_classes entries win over the seed and over the default for the status")
+    func errorClassesOverride() throws {
+        let policy = try load(#"{"error_classes": {"twilio": {"21408": "invalid_recipient"}, "whatsapp": {"131999": "rate_limited"}}}"#)
+        let region = ProviderError("Twilio answered 400", answer: .http(status: 400), providerCode: "21408")
+        #expect(ErrorClasses.category(of: region, from: "twilio", in: Policy.seed.errorClasses) == .permanent)
+        #expect(ErrorClasses.category(of: region, from: "twilio", in: policy.errorClasses) == .invalidRecipient)
+        let unlisted = ProviderError("the WhatsApp Cloud API answered 400", answer: .http(status: 400), providerCode: "131999")
+        #expect(ErrorClasses.category(of: unlisted, from: "whatsapp", in: Policy.seed.errorClasses) == .permanent)
+        #expect(ErrorClasses.category(of: unlisted, from: "whatsapp", in: policy.errorClasses) == .rateLimited)
+        #expect(policy.errorClasses["twilio"]?["21211"] == .invalidRecipient, "the rest of the seed stays")
+    }
+
+    @Test("an unknown error class is refused with the classes there are")
+    func unknownErrorClass() {
+        #expect {
+            try load(#"{"error_classes": {"smtp": {"452": "later"}}}"#)
+        } throws: { error in
+            (error as? FieldError)?.reason == "is not an error class; accepted: transient, rate_limited, permanent, invalid_recipient, auth"
+        }
+    }
+
     @Test("a bad setting is named", arguments: [
         (#"{"error_classes": {"smtp": {"452": "later"}}}"#, "error_classes.smtp.452"),
         (#"{"rate_limits": {"smtp": {"per_hour": 5}}}"#, "rate_limits.smtp.per_hour"),

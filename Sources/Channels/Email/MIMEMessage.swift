@@ -44,7 +44,10 @@ package struct MIMEMessage: Sendable {
             ("To", toName ?? ""), ("List-Unsubscribe", unsubscribeURL ?? ""),
         ] + attachments.map { ("Content-Disposition", $0.filename) }
         for (name, value) in raw where value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
-            throw ProviderError(.permanent, "the \(name) header would contain a line break; refused to prevent header injection")
+            throw ProviderError(
+                "the \(name) header would contain a line break; refused to prevent header injection",
+                answer: .notSent, providerCode: "header_injection"
+            )
         }
         var headers: [(String, String)] = [
             ("From", Self.mailbox(from.address, name: from.name)),

@@ -32,7 +32,7 @@ package struct OutboxProvider: ChannelProvider {
         } catch let error as ProviderError {
             throw error
         } catch {
-            throw ProviderError(.permanent, "cannot encode the message: \(error)")
+            throw ProviderError("cannot encode the message: \(error)", answer: .notSent, providerCode: "unencodable")
         }
         let folder = directory.appendingPathComponent(channel.rawValue, isDirectory: true)
         do {
@@ -40,7 +40,8 @@ package struct OutboxProvider: ChannelProvider {
             // Written to a temporary name and renamed, so a reader never sees half a message.
             try bytes.write(to: folder.appendingPathComponent(fileName), options: .atomic)
         } catch {
-            throw ProviderError(.transient, "cannot write to the outbox folder \(folder.path): \(error.localizedDescription)")
+            // The folder is where this provider delivers: one it cannot write is a provider not reached.
+            throw ProviderError("cannot write to the outbox folder \(folder.path): \(error.localizedDescription)", answer: .noAnswer)
         }
         return ProviderReceipt(providerMessageID: "outbox:\(channel.rawValue)/\(fileName)")
     }

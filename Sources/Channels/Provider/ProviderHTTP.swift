@@ -4,12 +4,19 @@ import NIOCore
 import NIOHTTP1
 
 /// One HTTPS call to a provider's API, with what the providers' answers have in common: a network
-/// failure or timeout is transient, a body is read up to a limit, and `Retry-After` is understood.
+/// failure, TLS failure or timeout is reported as no answer, a body is read up to a limit, and
+/// `Retry-After` is understood.
 struct ProviderHTTP: Sendable {
     struct Response: Sendable {
         var status: Int
         var headers: HTTPHeaders
         var body: Data
+
+        init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: Data) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
 
         /// Seconds from `Retry-After` (delta-seconds or an HTTP date), when the provider sent one.
         var retryAfter: TimeInterval? {
@@ -37,8 +44,8 @@ struct ProviderHTTP: Sendable {
                 body: Data(body.readBytes(length: body.readableBytes) ?? [])
             )
         } catch {
-            // Connection refused, reset, TLS trouble, or no answer in time: worth another try later.
-            throw ProviderError(.transient, "cannot reach the \(service): \(Self.describe(error))")
+            // Connection refused, reset, TLS trouble, or no answer in time: the provider never said no.
+            throw ProviderError("cannot reach the \(service): \(Self.describe(error))", answer: .noAnswer)
         }
     }
 

@@ -8,9 +8,8 @@ import NIOHTTP1
 /// form-encoded, with HTTP basic auth (account SID and auth token). Twilio's `sid` for the message is
 /// the provider message id its status callbacks refer to.
 ///
-/// Twilio's error codes decide the class (the policy's table refines them): an invalid or
-/// unreachable number is an invalid recipient, an unsubscribed one (21610) permanent, 401 auth, 429
-/// and 5xx transient with `Retry-After` honoured.
+/// A refusal is reported as Twilio gave it, its error code (`21211`, `20003`, ...), the HTTP status
+/// and `Retry-After`; the policy's error table (`ErrorClasses`) says what each means.
 package struct TwilioProvider: ChannelProvider {
     package let channel = Channel.sms
     package var name: String { "twilio" }
@@ -42,7 +41,7 @@ package struct TwilioProvider: ChannelProvider {
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         guard let created = try? JSONDecoder().decode(Created.self, from: response.body), !created.sid.isEmpty else {
-            throw ProviderError(.transient, "Twilio answered \(response.status) without a message sid")
+            throw ProviderError("Twilio answered \(response.status) without a message sid", answer: .http(status: response.status))
         }
         return ProviderReceipt(providerMessageID: created.sid)
     }
@@ -63,19 +62,15 @@ package struct TwilioProvider: ChannelProvider {
         "Basic " + Data("\(settings.accountSID):\(settings.authToken)".utf8).base64EncodedString()
     }
 
-    /// What a Twilio error answer means. Its body is `{"code", "message", "more_info", "status"}`.
+    /// A Twilio error answer as facts. Its body is `{"code", "message", "more_info", "status"}`; a body
+    /// that is not Twilio's (a proxy's 503 page) leaves only the status.
     static func failure(_ response: ProviderHTTP.Response) -> ProviderError {
         let error = try? JSONDecoder().decode(APIError.self, from: response.body)
-        let code = error?.code.map(String.init)
         let detail = "Twilio answered \(response.status)" + (error?.message.map { ": \(Redaction.redact($0))" } ?? "")
-        let category: ProviderError.Category = switch (response.status, error?.code) {
-        case (401, _), (403, _), (_, 20003): .auth
-        case (429, _), (_, 20429): .rateLimited
-        case (500..., _): .transient
-        case (_, 21211), (_, 21614), (_, 21612), (_, 21408): .invalidRecipient
-        default: .permanent
-        }
-        return ProviderError(category, detail, providerCode: code ?? String(response.status), retryAfter: response.retryAfter)
+        return ProviderError(
+            detail, answer: .http(status: response.status), providerCode: error?.code.map(String.init),
+            retryAfter: response.retryAfter
+        )
     }
 
     private struct Created: Decodable {

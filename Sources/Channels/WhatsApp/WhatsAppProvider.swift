@@ -9,9 +9,9 @@ import NIOHTTP1
 /// Inside the 24-hour customer-service window (the client wrote to us) the rendered text goes as a
 /// text message; outside it WhatsApp accepts only approved templates, so the message type's template
 /// goes, filled from the context. The returned `messages[0].id` (a `wamid`) is the provider message
-/// id its status webhooks refer to. Meta's error codes decide the class (the policy's table refines
-/// them): re-engagement required (131047) permanent, rate limits waited out, an unreachable number an
-/// invalid recipient, an expired token (190) auth.
+/// id its status webhooks refer to. A refusal is reported as Meta gave it, its Graph API error code
+/// (`131047`, `190`, ...), the HTTP status and `Retry-After`; the policy's error table
+/// (`ErrorClasses`) says what each means.
 package struct WhatsAppProvider: ChannelProvider {
     package let channel = Channel.whatsapp
     package var name: String { "whatsapp" }
@@ -37,7 +37,7 @@ package struct WhatsAppProvider: ChannelProvider {
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         guard let sent = try? JSONDecoder().decode(Sent.self, from: response.body), let id = sent.messages.first?.id else {
-            throw ProviderError(.transient, "the WhatsApp Cloud API answered \(response.status) without a message id")
+            throw ProviderError("the WhatsApp Cloud API answered \(response.status) without a message id", answer: .http(status: response.status))
         }
         return ProviderReceipt(providerMessageID: id)
     }
@@ -65,7 +65,10 @@ package struct WhatsAppProvider: ChannelProvider {
             outgoing.text = .init(previewURL: body.contains("https://"), body: body)
         } else {
             guard let template = settings.templates[message.messageType] else {
-                throw ProviderError(.permanent, "outside the 24-hour window WhatsApp needs an approved template, and the policy names none for \(message.messageType.rawValue)")
+                throw ProviderError(
+                    "outside the 24-hour window WhatsApp needs an approved template, and the policy names none for \(message.messageType.rawValue)",
+                    answer: .notSent, providerCode: "no_template"
+                )
             }
             let parameters = template.parameters.map { key in
                 // Meta refuses an empty parameter; a missing value reads as a dash.
@@ -81,7 +84,7 @@ package struct WhatsAppProvider: ChannelProvider {
         do {
             return try JSONEncoder().encode(outgoing)
         } catch {
-            throw ProviderError(.permanent, "cannot encode the WhatsApp message")
+            throw ProviderError("cannot encode the WhatsApp message", answer: .notSent, providerCode: "unencodable")
         }
     }
 
@@ -95,22 +98,18 @@ package struct WhatsAppProvider: ChannelProvider {
         }
     }
 
-    /// What a Graph API error means. Its body is `{"error": {"message", "type", "code", "error_subcode",
-    /// "error_data": {"details"}, "fbtrace_id"}}`.
+    /// A Graph API error answer as facts. Its body is `{"error": {"message", "type", "code",
+    /// "error_subcode", "error_data": {"details"}, "fbtrace_id"}}`; a body that is not Meta's leaves
+    /// only the status.
     static func failure(_ response: ProviderHTTP.Response) -> ProviderError {
         let error = (try? JSONDecoder().decode(GraphError.self, from: response.body))?.error
-        let code = error?.code
         var detail = "the WhatsApp Cloud API answered \(response.status)"
         if let message = error?.message { detail += ": \(Redaction.redact(message))" }
         if let details = error?.errorData?.details { detail += " (\(Redaction.redact(details)))" }
-        let category: ProviderError.Category = switch (response.status, code) {
-        case (_, 190), (401, _): .auth
-        case (_, 4), (_, 80007), (_, 130429), (_, 131056), (429, _): .rateLimited
-        case (_, 131026): .invalidRecipient
-        case (_, 131000), (_, 131016), (500..., _): .transient
-        default: .permanent
-        }
-        return ProviderError(category, detail, providerCode: code.map(String.init) ?? String(response.status), retryAfter: response.retryAfter)
+        return ProviderError(
+            detail, answer: .http(status: response.status), providerCode: error?.code.map(String.init),
+            retryAfter: response.retryAfter
+        )
     }
 
     /// A message as the Cloud API takes it.

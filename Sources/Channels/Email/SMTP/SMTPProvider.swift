@@ -6,8 +6,9 @@ import NIOPosix
 /// `settings.maxSessions` connections, each reused from message to message.
 ///
 /// libcurl blocks, so every transfer runs on the provider's own threads (one per session), never on the
-/// Swift concurrency pool. The server's reply code decides the error class: 4xx transient, 5xx
-/// permanent, 535 (authentication) an auth failure; the policy's error table refines it by code.
+/// Swift concurrency pool. A refusal is reported with the server's reply code as the provider code, or,
+/// for what libcurl recognises before any reply says it, `login_denied`, `tls` or
+/// `starttls_unavailable`; the policy's error table (`ErrorClasses`) says what each means.
 package final class SMTPProvider: ChannelProvider {
     package let channel = Channel.email
     package var name: String { "smtp" }
@@ -43,12 +44,12 @@ package final class SMTPProvider: ChannelProvider {
         if let address {
             outcome = try await transfer(try composer.testMessage(to: address).serialized(), to: [address])
         } else {
-            guard let session = CurlSession() else { throw ProviderError(.transient, "libcurl could not open a session") }
+            guard let session = CurlSession() else { throw ProviderError("libcurl could not open a session", answer: .noAnswer) }
             let settings = self.settings
             do {
                 outcome = try await threads.runIfActive { session.connect(settings: settings) }
             } catch {
-                throw ProviderError(.transient, "the SMTP provider is shutting down")
+                throw ProviderError("the SMTP provider is shutting down", answer: .noAnswer)
             }
         }
         if let failure = Self.failure(outcome) { throw failure }
@@ -56,7 +57,7 @@ package final class SMTPProvider: ChannelProvider {
 
     private func transfer(_ bytes: [UInt8], to recipients: [String]) async throws(ProviderError) -> CurlSession.Outcome {
         guard let session = await sessions.acquire() else {
-            throw ProviderError(.transient, "libcurl could not open a session")
+            throw ProviderError("libcurl could not open a session", answer: .noAnswer)
         }
         let settings = self.settings
         let sender = composer.sender.address
@@ -71,35 +72,44 @@ package final class SMTPProvider: ChannelProvider {
         await sessions.release(session)
         switch result {
         case .success(let outcome): return outcome
-        case .failure: throw ProviderError(.transient, "the SMTP provider is shutting down")
+        case .failure: throw ProviderError("the SMTP provider is shutting down", answer: .noAnswer)
         }
     }
 
-    /// What a failed transfer means, or nil when the server accepted the message.
+    /// A failed transfer as facts, or nil when the server accepted the message.
     static func failure(_ outcome: CurlSession.Outcome) -> ProviderError? {
-        let code = outcome.replyCode > 0 ? String(outcome.replyCode) : nil
-        var outcome = outcome
-        outcome.message = Redaction.redact(outcome.message)
+        guard outcome.curlCode != 0 else { return nil }
+        let detail = Redaction.redact(outcome.message)
+        // Only a 4xx or 5xx reply is a refusal; none at all, or the 220 or 250 before a conversation
+        // broke off, means the server never said no to the message.
+        let answer: ProviderError.Answer = (400..<600).contains(outcome.replyCode) ? .smtp(reply: outcome.replyCode) : .noAnswer
         switch outcome.curlCode {
-        case 0:
-            return nil
-        case 67: // CURLE_LOGIN_DENIED
-            return ProviderError(.auth, "the SMTP server refused the credentials (SMTP_USERNAME, SMTP_PASSWORD): \(outcome.message)", providerCode: code ?? "535")
+        case 67: // CURLE_LOGIN_DENIED, whatever the reply (535, 454, 534, ...)
+            return ProviderError(
+                "the SMTP server refused the credentials (SMTP_USERNAME, SMTP_PASSWORD): \(detail)",
+                answer: answer, providerCode: "login_denied"
+            )
         case 35, 58, 59, 60, 77, 83, 90, 91: // TLS handshake, certificate, CA file, pinned key
-            return ProviderError(.auth, "TLS with the SMTP server failed; check SMTP_HOST matches its certificate and SMTP_CA_FILE trusts its issuer: \(outcome.message)", providerCode: code)
-        case 64: // CURLE_USE_SSL_FAILED
-            return ProviderError(.auth, "the SMTP server does not offer STARTTLS; use port 465 for implicit TLS, or SMTP_USE_TLS=false only for a trusted relay", providerCode: code)
+            return ProviderError(
+                "TLS with the SMTP server failed; check SMTP_HOST matches its certificate and SMTP_CA_FILE trusts its issuer: \(detail)",
+                answer: answer, providerCode: "tls"
+            )
+        case 64: // CURLE_USE_SSL_FAILED: no STARTTLS in the EHLO reply, or STARTTLS refused
+            return ProviderError(
+                "the SMTP server does not offer STARTTLS; use port 465 for implicit TLS, or SMTP_USE_TLS=false only for a trusted relay",
+                answer: answer, providerCode: "starttls_unavailable"
+            )
         default:
             break
         }
-        switch outcome.replyCode {
-        case 400..<500:
-            return ProviderError(.transient, "the SMTP server deferred the message: \(outcome.message)", providerCode: code)
-        case 500..<600:
-            return ProviderError(.permanent, "the SMTP server rejected the message: \(outcome.message)", providerCode: code)
-        default:
-            // No reply at all: the connection failed, timed out or was cut.
-            return ProviderError(.transient, "cannot reach the SMTP server: \(outcome.message)", providerCode: code)
+        switch answer {
+        case .smtp(let reply) where reply < 500:
+            return ProviderError("the SMTP server deferred the message: \(detail)", answer: answer, providerCode: String(reply))
+        case .smtp(let reply):
+            return ProviderError("the SMTP server rejected the message: \(detail)", answer: answer, providerCode: String(reply))
+        case .notSent, .noAnswer, .http:
+            // The connection failed, timed out or was cut.
+            return ProviderError("cannot reach the SMTP server: \(detail)", answer: .noAnswer)
         }
     }
 }
