@@ -6,9 +6,16 @@ import PostgresNIO
 /// meanings as the SQLite schema; each statement separate, because the extended query protocol runs
 /// one statement a query. (PostgreSQL support arrived after SQLite's 0002, so its 0001 already has
 /// the sealed columns and the work queue.)
+///
+/// Shipped migrations never change: a database that ran one never runs it again, so an edited
+/// migration would leave databases out there with one schema and new ones with another.
+/// `MigrationChecksumTests` pins a SHA-256 of every migration's SQL in `shipped`; when it fails,
+/// restore the old text and put the change in a new migration at the end of the list. Names are
+/// recorded in `schema_migrations` and never change either.
 enum PostgresMigrations {
-    static let all: [(name: String, statements: [PostgresQuery])] = [
-        ("0001_communications", [
+    /// Every migration, in the order it runs; each string is one statement, run without binds.
+    static let shipped: [Migration] = [
+        Migration("0001_communications", sql: [
             """
             CREATE TABLE communications (
               id text PRIMARY KEY,
@@ -111,7 +118,7 @@ enum PostgresMigrations {
         ]),
         // As SQLite's 0003: sealed email attachments apart from their communication, and the template
         // variables an attempt's context lacked.
-        ("0002_attachments_template_gaps", [
+        Migration("0002_attachments_template_gaps", sql: [
             """
             CREATE TABLE attachments (
               communication_id text NOT NULL REFERENCES communications (id) ON DELETE CASCADE,
@@ -128,7 +135,7 @@ enum PostgresMigrations {
         // As SQLite's 0004: when each client last wrote to us on each channel. And which sidecar
         // accepted each communication, so a receipt another sidecar's webhook gets reaches the
         // workflow that asked (LISTEN/NOTIFY).
-        ("0003_conversations_origin", [
+        Migration("0003_conversations_origin", sql: [
             """
             CREATE TABLE conversations (
               client_id text NOT NULL,
@@ -155,8 +162,8 @@ enum PostgresMigrations {
                 logger: logger
             )
         }
-        let known = Set(all.map(\.name))
-        for migration in all {
+        let known = Set(shipped.map(\.name))
+        for migration in shipped {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
                 var applied: Set<String> = []
@@ -170,8 +177,8 @@ enum PostgresMigrations {
                     )
                 }
                 guard !applied.contains(migration.name) else { return }
-                for statement in migration.statements {
-                    try await connection.query(statement, logger: logger)
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 try await connection.query("INSERT INTO schema_migrations (identifier, applied_at) VALUES (\(migration.name), \(now))", logger: logger)

@@ -103,7 +103,7 @@ package final class PostgresStore: Store, Service {
                     return Idempotency.repeat(of: usedID, stored: usedHash, fingerprint: fingerprint)
                 }
             }
-            let key = try await Self.clientKey(communication.clientID.key, cipher: cipher, creating: true, on: connection, logger: logger)!
+            let key = try await Self.clientKey(creatingFor: communication.clientID.key, cipher: cipher, on: connection, logger: logger)
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             try await connection.query("""
                 INSERT INTO communications
@@ -154,7 +154,7 @@ package final class PostgresStore: Store, Service {
                 let clientID = try await connection.query("SELECT client_id FROM communications WHERE id = \(key)", logger: logger)
                     .collect().first?.decode(String.self)
             else { return [] }
-            let clientKey = try await Self.clientKey(clientID, cipher: cipher, creating: false, on: connection, logger: logger)
+            let clientKey = try await Self.clientKey(clientID, cipher: cipher, on: connection, logger: logger)
             return try rows.compactMap { row in
                 let (position, filename, contentType, data) = try row.decode((Int, Data, String, Data).self)
                 return try AttachmentColumns(position: position, filename: filename, contentType: contentType, data: data)
@@ -462,25 +462,36 @@ package final class PostgresStore: Store, Service {
 
     // MARK: - Shared steps
 
-    /// The client's data key; with `creating`, one is made and stored when the client has none.
+    /// The client's data key, or nil when it has none: it never had one, or it was shredded.
     private static func clientKey(
-        _ clientID: String, cipher: FieldCipher, creating: Bool, on connection: PostgresConnection, logger: Logger
+        _ clientID: String, cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
     ) async throws -> ClientKey? {
-        func stored() async throws -> Data? {
-            try await connection.query("SELECT wrapped_key FROM client_keys WHERE client_id = \(clientID)", logger: logger)
-                .collect().first?.decode(Data.self)
-        }
-        if let wrapped = try await stored() { return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher) }
-        guard creating else { return nil }
-        // Another sidecar may create the client's key at the same moment: the first insert wins and
-        // everyone uses the stored one.
+        let wrapped = try await connection.query("SELECT wrapped_key FROM client_keys WHERE client_id = \(clientID)", logger: logger)
+            .collect().first?.decode(Data.self)
+        return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher)
+    }
+
+    /// The client's data key, made and stored first when the client has none (or it was shredded).
+    ///
+    /// Another sidecar may create the client's key at the same moment, or shred it: the first insert
+    /// wins and everyone uses the stored key. `DO UPDATE` rather than `DO NOTHING` because PostgreSQL
+    /// then promises a row back (inserted, or the one that won, locked until this transaction ends),
+    /// so no shred can slip between an insert that lost and a second look.
+    private static func clientKey(
+        creatingFor clientID: String, cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ClientKey {
+        if let stored = try await clientKey(clientID, cipher: cipher, on: connection, logger: logger) { return stored }
         let new = try cipher.newDataKey(for: clientID)
         let now = Date().millisecondsSince1970
-        try await connection.query(
-            "INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (\(clientID), \(new.wrapped), \(now)) ON CONFLICT (client_id) DO NOTHING",
-            logger: logger
-        )
-        return try ClientKey.unwrap(try await stored(), for: clientID, cipher: cipher)
+        let wrapped = try await connection.query("""
+            INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (\(clientID), \(new.wrapped), \(now))
+            ON CONFLICT (client_id) DO UPDATE SET wrapped_key = client_keys.wrapped_key
+            RETURNING wrapped_key
+            """, logger: logger).collect().first?.decode(Data.self)
+        guard let key = try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher) else {
+            throw StoreError(.unavailable, "PostgreSQL answered a client key insert with no key; the communication was not stored")
+        }
+        return key
     }
 
     // Swift 6.3.1's optimizer crashes (signal 11 in LLVM's coroutine splitting) compiling this
@@ -493,7 +504,7 @@ package final class PostgresStore: Store, Service {
             .collect().first
         else { return nil }
         let columns = try CommunicationColumns(row: row.makeRandomAccess())
-        let clientKey = try await clientKey(columns.clientID, cipher: cipher, creating: false, on: connection, logger: logger)
+        let clientKey = try await clientKey(columns.clientID, cipher: cipher, on: connection, logger: logger)
         var communication = try columns.communication(decoder: decoder, key: clientKey)
         communication.attempts = try await connection.query(
             "SELECT * FROM attempts WHERE communication_id = \(key) ORDER BY number", logger: logger

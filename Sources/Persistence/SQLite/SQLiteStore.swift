@@ -21,21 +21,28 @@ package final class SQLiteStore: Store {
         // Another sidecar or a backup may hold the write lock for a moment; wait rather than fail.
         configuration.busyMode = .timeout(5)
         configuration.label = "crm-sidecar"
-        // Switching a new file to WAL needs a lock the busy timeout does not wait for; another sidecar
-        // opening the same file at the same moment holds it briefly, so opening is retried a while.
-        var attempts = 0
-        while true {
-            do {
-                pool = try DatabasePool(path: path, configuration: configuration)
-                break
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempts < 50 {
-                attempts += 1
-                usleep(100_000)
-            } catch {
-                throw StoreError(.unavailable, "cannot open SQLite database at \(path): \(Self.describe(error))")
+        do {
+            pool = try Self.openRetry.run(retryingWhen: Self.isBusy) {
+                try DatabasePool(path: path, configuration: configuration)
             }
+        } catch where Self.isBusy(error) {
+            throw StoreError(
+                .unavailable, "cannot open SQLite database at \(path): still locked by another connection after \(Self.openRetry.patience)"
+            )
+        } catch {
+            throw StoreError(.unavailable, "cannot open SQLite database at \(path): \(Self.describe(error))")
         }
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
+    }
+
+    /// Switching a new file to WAL needs a lock the busy timeout does not wait for; another sidecar
+    /// (or a backup) opening the same file at the same moment holds it for milliseconds. So opening
+    /// is tried again every 100 ms, for 5 s at most, while SQLite answers SQLITE_BUSY; then the store
+    /// is `.unavailable` ("still locked by another connection").
+    private static let openRetry = BlockingRetry(attempts: 51, pause: .milliseconds(100))
+
+    private static func isBusy(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_BUSY
     }
 
     package func insert(
@@ -49,7 +56,7 @@ package final class SQLiteStore: Store {
             {
                 return Idempotency.repeat(of: used["communication_id"], stored: used["request_hash"], fingerprint: fingerprint)
             }
-            let key = try Self.clientKey(communication.clientID.key, cipher: cipher, creating: true, in: db)!
+            let key = try Self.clientKey(creatingFor: communication.clientID.key, cipher: cipher, in: db)
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             try db.execute(
                 sql: """
@@ -97,7 +104,7 @@ package final class SQLiteStore: Store {
             )
             guard !rows.isEmpty, let clientID = try String.fetchOne(db, sql: "SELECT client_id FROM communications WHERE id = ?", arguments: [key])
             else { return [] }
-            let clientKey = try Self.clientKey(clientID, cipher: cipher, creating: false, in: db)
+            let clientKey = try Self.clientKey(clientID, cipher: cipher, in: db)
             return try rows.compactMap { row in
                 try AttachmentColumns(
                     position: row["position"], filename: row["filename"], contentType: row["content_type"], data: row["data"]
@@ -371,12 +378,17 @@ package final class SQLiteStore: Store {
 
     // MARK: - Shared steps
 
-    /// The client's data key; with `creating`, one is made and stored when the client has none.
-    static func clientKey(_ clientID: String, cipher: FieldCipher, creating: Bool, in db: Database) throws -> ClientKey? {
+    /// The client's data key, or nil when it has none: it never had one, or it was shredded.
+    static func clientKey(_ clientID: String, cipher: FieldCipher, in db: Database) throws -> ClientKey? {
         let wrapped = try Data.fetchOne(db, sql: "SELECT wrapped_key FROM client_keys WHERE client_id = ?", arguments: [clientID])
-        if wrapped != nil || !creating {
-            return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher)
-        }
+        return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher)
+    }
+
+    /// The client's data key, made and stored first when the client has none (or it was shredded).
+    /// Called inside a write: SQLite has one writer, so no shred can come between the look and the
+    /// insert.
+    static func clientKey(creatingFor clientID: String, cipher: FieldCipher, in db: Database) throws -> ClientKey {
+        if let stored = try clientKey(clientID, cipher: cipher, in: db) { return stored }
         let new = try cipher.newDataKey(for: clientID)
         try db.execute(
             sql: "INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (?, ?, ?)",
@@ -400,7 +412,7 @@ package final class SQLiteStore: Store {
             return nil
         }
         let columns = CommunicationColumns(row: row)
-        let clientKey = try clientKey(columns.clientID, cipher: cipher, creating: false, in: db)
+        let clientKey = try clientKey(columns.clientID, cipher: cipher, in: db)
         var communication = try columns.communication(decoder: decoder, key: clientKey)
         communication.attempts = try Row.fetchAll(
             db, sql: "SELECT * FROM attempts WHERE communication_id = ? ORDER BY number", arguments: [key]

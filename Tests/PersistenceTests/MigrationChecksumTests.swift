@@ -1,0 +1,86 @@
+import GRDB
+import Testing
+
+@testable import Persistence
+
+/// Databases out there have run every shipped migration and will never run it again, so an edit to
+/// one would split the world into old and new schemas without a word. These pins make the edit fail
+/// here instead: a schema change is a new migration at the end of the list.
+@Suite("Shipped migrations never change")
+struct MigrationChecksumTests {
+    /// `Migration.checksum` of each SQLite migration as it shipped, in order. When a migration
+    /// ships, append its line; never edit one.
+    static let sqlitePins: [(name: String, checksum: String)] = [
+        ("0001_communications", "b99e75e7a3597b9b1fb4832fd338b527551164ae3f7d6381ecd699c146e81e80"),
+        // Also runs Swift code (it seals what 0001 stored in the clear); only its SQL is pinned
+        // here, its code is covered by SQLiteStoreTests.sealingOnUpgrade and the conformance suite.
+        ("0002_encryption_contacts_queue", "258e3204953f0dada4f373b514a2c44bad10928d64b5132dfff5b254c42bd92d"),
+        ("0003_attachments_template_gaps", "5b01223835542df5d0aa3941fc1bc171e35613fa6683db642e1be9eb6aa71d56"),
+        ("0004_conversations", "465b0f3a0b4bbcf58251f07aed7784cd87f818aedd1ef72d29d737b19b4079fb"),
+    ]
+
+    /// The same for PostgreSQL.
+    static let postgresPins: [(name: String, checksum: String)] = [
+        ("0001_communications", "14ad4c459ff7a731a882d93208546e112481c9a7c7663e668bc9aebb70a4b274"),
+        ("0002_attachments_template_gaps", "b29c3e079a7d375d5f6520b2238e4c8b0407e6a88120aa1e456c9366cabc51fa"),
+        ("0003_conversations_origin", "3ba8c0a13a2087d121230a5d96a927820272bae733181f9eef3317ce7c79b284"),
+    ]
+
+    static func ledger(of backend: StoreBackend) -> (shipped: [Migration], pins: [(name: String, checksum: String)], file: String) {
+        switch backend {
+        case .sqlite: (SQLiteMigrations.shipped, sqlitePins, "SQLiteMigrations.swift")
+        case .postgres: (PostgresMigrations.shipped, postgresPins, "PostgresMigrations.swift")
+        }
+    }
+
+    @Test("every shipped migration still has the SQL it shipped with", arguments: StoreBackend.allCases)
+    func pinnedMigrationsAreUnchanged(backend: StoreBackend) {
+        let (shipped, pins, file) = Self.ledger(of: backend)
+        for pin in pins {
+            guard let migration = shipped.first(where: { $0.name == pin.name }) else {
+                Issue.record("""
+                    \(backend): shipped migration \(pin.name) is gone from \(file); databases out there \
+                    have run it. Put it back, and add a new migration instead of removing \(pin.name).
+                    """)
+                continue
+            }
+            #expect(migration.checksum == pin.checksum, """
+                \(backend): migration \(pin.name) in \(file) was edited after it shipped; databases that \
+                ran it will never see the change. Restore its SQL and add a new migration instead of \
+                editing \(pin.name).
+                """)
+        }
+    }
+
+    @Test("every migration is pinned, and new ones only come after the pinned", arguments: StoreBackend.allCases)
+    func newMigrationsAreAppendedAndPinned(backend: StoreBackend) {
+        let (shipped, pins, file) = Self.ledger(of: backend)
+        #expect(Array(shipped.prefix(pins.count).map(\.name)) == pins.map(\.name), """
+            \(backend): the migrations in \(file) no longer start with the shipped ones in their order; \
+            add a new migration at the end instead of inserting, renaming or reordering.
+            """)
+        for migration in shipped.dropFirst(pins.count) {
+            Issue.record("""
+                \(backend): migration \(migration.name) in \(file) is not pinned; once it ships it must not \
+                change. Add ("\(migration.name)", "\(migration.checksum)") to the pins in MigrationChecksumTests.
+                """)
+        }
+    }
+
+    @Test("migration names are unique and numbered in the order they run", arguments: StoreBackend.allCases)
+    func namesAreUniqueAndInOrder(backend: StoreBackend) {
+        let names = Self.ledger(of: backend).shipped.map(\.name)
+        #expect(Set(names).count == names.count, "\(backend): two migrations share a name: \(names)")
+        for (position, name) in names.enumerated() {
+            let digits = String(position + 1)
+            let number = String(repeating: "0", count: max(0, 4 - digits.count)) + digits + "_"
+            #expect(name.hasPrefix(number), "\(backend): migration \(name) runs as number \(position + 1); its name must start with \(number)")
+        }
+    }
+
+    @Test("the SQLite migrator registers exactly the shipped migrations, in order")
+    func sqliteMigratorRunsShipped() {
+        let registered = SQLiteMigrations.migrator(cipher: StoreBackend.cipher).migrations
+        #expect(registered == SQLiteMigrations.shipped.map(\.name))
+    }
+}
