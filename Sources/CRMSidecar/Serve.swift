@@ -41,11 +41,14 @@ struct Serve: AsyncParsableCommand {
         // Every status change is counted on its way to the workflow.
         let events = MeteredEventSink(notifications)
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
+        let health = ProviderHealth()
+        // One cache for the engine, the send loop and the side port: an opt-out saved by any of them
+        // counts for the next send.
+        let consent = ConsentCache(store: store)
+        let rules = DeliveryMachine.Rules(policy: configuration.policy)
         let delivery = Delivery(
-            store: store, providers: providers, renderer: renderer, events: events, leasing: leasing,
-            retry: configuration.policy.retry, rateLimiter: RateLimiter(limits: configuration.policy.rateLimits),
-            silenceFallback: configuration.policy.silenceFallback, errorClasses: configuration.policy.errorClasses,
-            digestWindow: configuration.policy.digestWindow,
+            store: store, providers: providers, renderer: renderer, events: events, leasing: leasing, health: health,
+            rateLimiter: RateLimiter(limits: configuration.policy.rateLimits), consent: consent, rules: rules,
             now: { Date() }, logger: logger
         )
         let sendLoop = SendLoop(
@@ -55,9 +58,10 @@ struct Serve: AsyncParsableCommand {
         let sidePortStatus = SidePortStatus()
         let engine = Engine(
             store: store, strategy: Strategy(policy: configuration.policy), delivery: delivery, sendLoop: sendLoop, events: events,
+            leasing: leasing, renderer: renderer, providers: providers, health: health, consent: consent,
             sidePort: sidePortStatus, logger: logger
         )
-        let intake = EventIntake(store: store, events: events, logger: logger)
+        let intake = EventIntake(store: store, events: events, consent: consent, rules: rules, logger: logger)
         let webhooks = WebhookServer(
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },

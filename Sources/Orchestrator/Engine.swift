@@ -15,16 +15,28 @@ package struct Engine: Sendable {
     private let delivery: Delivery
     private let sendLoop: SendLoop
     private let events: any EngineEventSink
+    private let leasing: WorkLeasing
+    private let renderer: TemplateRenderer
+    private let providers: ProviderRegistry
+    private let health: ProviderHealth
+    private let consent: ConsentCache
     private let now: @Sendable () -> Date
     private let sidePort: SidePortStatus?
     private let logger: Logger
 
+    /// `leasing`, `renderer`, `providers`, `health` and `consent` are the ones `delivery` was made
+    /// with: a communication sent at once is leased, rendered and checked as the send loop would.
     package init(
         store: any Store,
         strategy: Strategy,
         delivery: Delivery,
         sendLoop: SendLoop,
         events: any EngineEventSink,
+        leasing: WorkLeasing,
+        renderer: TemplateRenderer,
+        providers: ProviderRegistry,
+        health: ProviderHealth,
+        consent: ConsentCache,
         now: @escaping @Sendable () -> Date = { Date() },
         sidePort: SidePortStatus? = nil,
         logger: Logger
@@ -35,11 +47,16 @@ package struct Engine: Sendable {
         self.delivery = delivery
         self.sendLoop = sendLoop
         self.events = events
+        self.leasing = leasing
+        self.renderer = renderer
+        self.providers = providers
+        self.health = health
+        self.consent = consent
         self.now = now
         self.logger = logger
     }
 
-    /// Decides, stores and sends (or schedules) a communication; with an idempotency key used before
+    /// Validates, decides, stores and sends (or schedules) a communication; with an idempotency key used before
     /// for the same request, returns that request's communication instead.
     ///
     /// The communication is durable before anything is sent or answered. Due now, it is stored
@@ -55,7 +72,7 @@ package struct Engine: Sendable {
         let communication = Communication(
             id: UUID(), request: request, decision: decision, status: dueNow ? .queued : .scheduled, createdAt: createdAt
         )
-        let lease = dueNow ? delivery.leasing.lease(from: createdAt) : nil
+        let lease = dueNow ? leasing.lease(from: createdAt) : nil
         let fingerprint = request.idempotencyKey.map { _ in Idempotency.fingerprint(of: request, sendAt: requested) }
         let insertion = try await storing { () throws(StoreError) in
             try await store.insert(communication, attachments: request.attachments, leasedTo: lease, fingerprint: fingerprint)
@@ -98,7 +115,11 @@ package struct Engine: Sendable {
     }
 
     private func decide(_ request: CommunicationRequest, sendAt requested: Date?, at now: Date) async throws(EngineError) -> Decision {
-        try refuseHeaderInjection(request)
+        do {
+            try RequestValidator(renderer: renderer).validate(request)
+        } catch {
+            throw .invalid(error)
+        }
         let preferences = try await preferences(for: request.clientID)
         do {
             return try strategy.decide(request, preferences: preferences, now: now, requestedSendAt: requested)
@@ -114,15 +135,20 @@ package struct Engine: Sendable {
     }
 
     /// Cancels a communication that has not been sent; its status afterwards. Its work leaves the
-    /// queue with the move, so no sidecar sends it later.
+    /// queue with the move, so no sidecar sends it later. (The store moves it only forward, so a
+    /// send that wins the race keeps the communication sent.)
     package func cancel(_ id: UUID) async throws(EngineError) -> CommunicationStatus {
+        let current = try await communication(id: id)
+        guard case .finish(let status, let reason) = DeliveryMachine(current, rules: DeliveryMachine.Rules()).cancel() else {
+            return current.status
+        }
         let at = now()
         let change = try await storing { () throws(StoreError) in
-            try await store.move(id, to: .cancelled, channel: nil, detail: "cancelled by request", at: at)
+            try await store.move(id, to: status, channel: nil, detail: reason, at: at)
         }
         if let change {
             await events.publish(.status(change))
-            return .cancelled
+            return change.status
         }
         return try await communication(id: id).status
     }
@@ -131,54 +157,40 @@ package struct Engine: Sendable {
     package func preview(
         _ messageType: MessageType, for channel: Channel, context: [String: JSONValue], language: String = "en"
     ) -> RenderedMessage {
-        delivery.renderer.render(messageType, for: channel, context: context, language: language)
-    }
-
-    /// A context value with a line break that would land in an email's Subject header is refused
-    /// before anything is stored: a line break in a header is how headers are injected. (Recipient
-    /// names and addresses are checked when they are decoded.)
-    private func refuseHeaderInjection(_ request: CommunicationRequest) throws(EngineError) {
-        guard request.recipient.email != nil else { return }
-        func breaks(_ text: String?) -> Bool {
-            text?.unicodeScalars.contains { $0 == "\r" || $0 == "\n" } ?? false
-        }
-        let subject = delivery.renderer.render(request.messageType, for: .email, context: request.context).subject
-        guard breaks(subject) else { return }
-        // Which value put it there: the first whose removal takes the line break out.
-        let culprit = request.context.keys.sorted().first { key in
-            var without = request.context
-            without[key] = nil
-            return !breaks(delivery.renderer.render(request.messageType, for: .email, context: without).subject)
-        }
-        throw .invalid(FieldError(
-            field: culprit.map { "context.\($0)" } ?? "context",
-            reason: "contains a line break, which would end up in the email's Subject header; use a single line"
-        ))
+        renderer.render(messageType, for: channel, context: context, language: language)
     }
 
     package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {
         try await storing { () throws(StoreError) in try await store.communications(matching: query) }
     }
 
-    /// The client's stored preferences, or the defaults when none are stored.
+    /// The client's stored preferences, or the defaults when none are stored. Read from the store,
+    /// and remembered for the consent check of a send that follows at once.
     package func preferences(for clientID: UUID) async throws(EngineError) -> ClientPreferences {
+        let readAt = now()
         let stored = try await storing { () throws(StoreError) in try await store.preferences(for: clientID) }
-        return stored ?? ClientPreferences(clientID: clientID)
+        let preferences = stored ?? ClientPreferences(clientID: clientID)
+        consent.remember(preferences, readAt: readAt)
+        return preferences
     }
 
+    /// Saves the change; from then on every send to the client (scheduled ones, retries and
+    /// fallbacks included) sees it.
     package func updatePreferences(for clientID: UUID, with change: PreferencesChange) async throws(EngineError) -> ClientPreferences {
         var updated = change.applied(to: try await preferences(for: clientID))
-        updated.updatedAt = now()
+        let savedAt = now()
+        updated.updatedAt = savedAt
         try await storing { () throws(StoreError) in try await store.save(updated) }
+        consent.remember(updated, readAt: savedAt)
         return updated
     }
 
     package func health() async -> HealthReport {
-        let lists = delivery.providers.names
+        let lists = providers.names
         let names = lists.mapValues { $0.joined(separator: ", ") }
         // A channel is down when none of its providers is usable.
         let problems = lists.compactMapValues { providers -> String? in
-            let found = providers.compactMap { name in delivery.health.problem(of: name).map { "\(name): \($0)" } }
+            let found = providers.compactMap { name in health.problem(of: name).map { "\(name): \($0)" } }
             return found.count == providers.count ? found.joined(separator: "; ") : nil
         }
         let sidePort = sidePort?.current

@@ -98,7 +98,7 @@ package final class SendLoop: Service {
     /// Low-urgency messages for one client claimed together go to one delivery, which sends them as
     /// a digest; sending them side by side would defeat it.
     private func groupedForDigests(_ claimed: [Communication]) -> [(Communication, [Communication])] {
-        guard delivery.digestWindow != nil else { return claimed.map { ($0, []) } }
+        guard delivery.sendsDigests else { return claimed.map { ($0, []) } }
         var groups: [(Communication, [Communication])] = []
         var leads: [UUID: Int] = [:]
         for communication in claimed {

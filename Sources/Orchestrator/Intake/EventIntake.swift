@@ -11,19 +11,27 @@ package import Persistence
 /// receipt changes nothing and is announced nowhere. An announcement goes to the sidecar that
 /// accepted the communication: this one, or another sharing the database (`Store.forward`).
 /// A storage failure is thrown, so the webhook answers 5xx and the provider sends the event again.
+///
+/// What a failure report means for the communication (fall back, or fail) is the `DeliveryMachine`'s
+/// call, as at send time; an opt-out is saved through the consent cache, so the next send of any of
+/// the client's communications sees it.
 package struct EventIntake: Sendable {
     private let store: any Store
     private let events: any EngineEventSink
+    private let consent: ConsentCache
+    private let rules: DeliveryMachine.Rules
     private let metrics: DeliveryMetrics
     private let now: @Sendable () -> Date
     private let logger: Logger
 
     package init(
-        store: any Store, events: any EngineEventSink, metrics: DeliveryMetrics = DeliveryMetrics(),
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
+        store: any Store, events: any EngineEventSink, consent: ConsentCache? = nil, rules: DeliveryMachine.Rules = DeliveryMachine.Rules(),
+        metrics: DeliveryMetrics = DeliveryMetrics(), now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.store = store
         self.events = events
+        self.consent = consent ?? ConsentCache(store: store)
+        self.rules = rules
         self.metrics = metrics
         self.now = now
         self.logger = logger
@@ -47,38 +55,26 @@ package struct EventIntake: Sendable {
         }
         if report.status == .failed || report.status == .bounced {
             guard let communication = try await store.communication(id: id) else { return }
-            // The failure of a send already fallen back from is history; its attempt says so.
-            guard communication.attempts.last(where: { $0.outcome == .sent })?.providerMessageID == report.providerMessageID else { return }
-            if try await fallBack(communication, after: report) { return }
+            switch DeliveryMachine(communication, rules: rules).receipt(report) {
+            case .ignore:
+                return
+            case .fallBack(let attempt):
+                // The work is due at once; the send loop that claims it asks the machine for the next channel.
+                _ = try await store.record(attempt, for: id, movingTo: nil)
+                try await store.watchForReceipt(id, until: now())
+                logger.notice("not delivered; falling back to the next channel", metadata: [
+                    "communication.id": "\(id.uuidString.lowercased())", "channel": "\(report.channel.rawValue)",
+                    "provider.code": "\(report.providerCode ?? "none")",
+                ])
+                return
+            case .move:
+                break
+            }
         }
         try await move(id, to: report.status, channel: report.channel, detail: report.error, at: report.at) { change in
             change.providerMessageID = report.providerMessageID
             change.error = report.error
         }
-    }
-
-    /// A message the provider could not deliver goes out on the decision's next channel, as a
-    /// refusal at send time would: the failure is kept as an attempt (the channel is given up), and
-    /// the work is due again at once for the send loop. False when no channel is left.
-    private func fallBack(_ communication: Communication, after report: DeliveryReport) async throws(StoreError) -> Bool {
-        let id = communication.id
-        guard communication.status == .sent, communication.channelUsed == report.channel,
-            let sent = communication.attempts.last(where: { $0.outcome == .sent }),
-            let index = communication.decision.channels.firstIndex(of: report.channel),
-            communication.decision.channels[(index + 1)...].contains(where: { communication.recipient.address(for: $0) != nil })
-        else { return false }
-        let attempt = Attempt(
-            number: (communication.attempts.last?.number ?? 0) + 1, channel: report.channel, provider: sent.provider,
-            startedAt: report.at, latencyMilliseconds: 0, outcome: .failed, providerMessageID: report.providerMessageID,
-            errorCategory: .permanent, error: "not delivered: " + (report.error ?? "the provider reported a failure")
-        )
-        _ = try await store.record(attempt, for: id, movingTo: nil)
-        try await store.watchForReceipt(id, until: now())
-        logger.notice("not delivered; falling back to the next channel", metadata: [
-            "communication.id": "\(id.uuidString.lowercased())", "channel": "\(report.channel.rawValue)",
-            "provider_code": "\(report.providerCode ?? "none")",
-        ])
-        return true
     }
 
     /// An email's tracking pixel was fetched.
@@ -154,10 +150,12 @@ package struct EventIntake: Sendable {
         var preferences = try await store.preferences(for: clientID) ?? ClientPreferences(clientID: clientID)
         guard preferences.isOptedOut(of: channel) != optedOut else { return }
         preferences.setOptedOut(optedOut, of: channel)
-        preferences.updatedAt = now()
+        let savedAt = now()
+        preferences.updatedAt = savedAt
         try await store.save(preferences, source: source)
+        consent.remember(preferences, readAt: savedAt)
         logger.notice(optedOut ? "client opted out" : "client opted back in", metadata: [
-            "client_id": "\(clientID)", "channel": "\(channel.rawValue)", "source": "\(source)",
+            "client.id": "\(clientID)", "channel": "\(channel.rawValue)", "source": "\(source)",
         ])
         // Opting back in is recorded (and audited) but has no notification of its own.
         guard optedOut else { return }

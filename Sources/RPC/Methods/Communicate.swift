@@ -89,17 +89,9 @@ package enum Communicate: RPCMethod {
         }
     }
 
+    /// The engine checks the request's rules (`RequestValidator`) before it decides anything, for
+    /// `dry_run` too.
     package static func handle(_ params: Params, context: MethodContext) async throws(RPCError) -> Result {
-        if params.recipient.isEmpty {
-            throw .invalidParams(FieldError(field: "recipient", reason: "must have at least one of email, phone, whatsapp"))
-        }
-        if let key = params.idempotencyKey, key.isEmpty || key.utf8.count > 255 || key.contains(where: \.isNewline) {
-            throw .invalidParams(FieldError(field: "idempotency_key", reason: "must be 1 to 255 bytes on one line"))
-        }
-        let attachments = params.attachments ?? []
-        if attachments.reduce(0, { $0 + $1.data.count }) > Attachment.maxTotalBytes {
-            throw .invalidParams(FieldError(field: "attachments", reason: "must total at most \(Attachment.maxTotalBytes / 1_048_576) MB decoded"))
-        }
         let request = CommunicationRequest(
             planID: params.planID,
             clientID: params.clientID,
@@ -109,7 +101,7 @@ package enum Communicate: RPCMethod {
             context: params.context ?? [:],
             preferredChannel: params.preferredChannel,
             idempotencyKey: params.idempotencyKey,
-            attachments: attachments
+            attachments: params.attachments ?? []
         )
         do {
             if params.dryRun == true {

@@ -15,8 +15,17 @@ package struct ProviderRegistry: Sendable {
         providers[channel] ?? []
     }
 
+    package func provider(named name: String, on channel: Channel) -> (any ChannelProvider)? {
+        providers(for: channel).first { $0.name == name }
+    }
+
     /// Provider names by channel, in order, for `health`.
     package var names: [Channel: [String]] {
         providers.mapValues { $0.map(\.name) }
+    }
+
+    /// Every provider by channel, in order, with its health problem if it has one: what the delivery machine chooses from.
+    package func states(_ health: ProviderHealth) -> [Channel: [DeliveryMachine.Provider]] {
+        providers.mapValues { list in list.map { DeliveryMachine.Provider(name: $0.name, problem: health.problem(of: $0.name)) } }
     }
 }
