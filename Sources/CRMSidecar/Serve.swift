@@ -43,8 +43,9 @@ struct Serve: AsyncParsableCommand {
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
         let health = ProviderHealth()
         // One cache for the engine, the send loop and the side port: an opt-out saved by any of them
-        // counts for the next send.
-        let consent = ConsentCache(store: store)
+        // counts for the next send. PostgreSQL tells every sidecar of every save, so entries may be
+        // kept longer there; nothing tells another process of a save to an SQLite file.
+        let consent = ConsentCache(store: store, freshness: opened.service == nil ? 1 : 30)
         let rules = DeliveryMachine.Rules(policy: configuration.policy)
         let delivery = Delivery(
             store: store, providers: providers, renderer: renderer, events: events, leasing: leasing, health: health,
@@ -84,6 +85,7 @@ struct Serve: AsyncParsableCommand {
         services.append(.init(service: webhooks))
         // Ends at once with SQLite (one process has nothing forwarded to it), which ends nothing else.
         services.append(.init(service: ForwardedEvents(intake: intake), successTerminationBehavior: .ignore))
+        services.append(.init(service: PreferencesNotices(consent: consent), successTerminationBehavior: .ignore))
         services.append(.init(
             service: SidecarService(store: opened, server: server, logger: logger),
             // End of stdin ends the server, and with it the whole sidecar.

@@ -120,7 +120,8 @@ package struct Engine: Sendable {
         } catch {
             throw .invalid(error)
         }
-        let preferences = try await preferences(for: request.clientID)
+        // The same view of the client's preferences the send will check its consent against.
+        let preferences = try await storing { () throws(StoreError) in try await consent.preferences(of: request.clientID, at: now) }
         do {
             return try strategy.decide(request, preferences: preferences, now: now, requestedSendAt: requested)
         } catch {
@@ -164,14 +165,10 @@ package struct Engine: Sendable {
         try await storing { () throws(StoreError) in try await store.communications(matching: query) }
     }
 
-    /// The client's stored preferences, or the defaults when none are stored. Read from the store,
-    /// and remembered for the consent check of a send that follows at once.
+    /// The client's stored preferences, or the defaults when none are stored, as the store has them now.
     package func preferences(for clientID: UUID) async throws(EngineError) -> ClientPreferences {
-        let readAt = now()
         let stored = try await storing { () throws(StoreError) in try await store.preferences(for: clientID) }
-        let preferences = stored ?? ClientPreferences(clientID: clientID)
-        consent.remember(preferences, readAt: readAt)
-        return preferences
+        return stored ?? ClientPreferences(clientID: clientID)
     }
 
     /// Saves the change; from then on every send to the client (scheduled ones, retries and

@@ -95,6 +95,10 @@ package protocol Store: Sendable {
     /// The events other sidecars forwarded to this one, as they arrive; finishes when the store closes.
     func forwardedEvents() -> AsyncStream<Data>
 
+    /// Preferences saved by other processes sharing the database, as they commit (PostgreSQL, through
+    /// LISTEN/NOTIFY); finishes when the store closes, or at once where there is no such channel.
+    func preferencesNotices() -> AsyncStream<PreferencesNotice>
+
     /// Destroys the client's data key: everything sealed under it becomes unreadable for good.
     func shred(clientID: UUID) async throws(StoreError)
 

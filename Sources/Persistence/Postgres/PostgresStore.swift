@@ -21,6 +21,7 @@ package final class PostgresStore: Store, Service {
     /// channel it listens on for events meant for it.
     private let instance: String
     private let forwarded: (stream: AsyncStream<Data>, continuation: AsyncStream<Data>.Continuation)
+    private let notices: (stream: AsyncStream<PreferencesNotice>, continuation: AsyncStream<PreferencesNotice>.Continuation)
 
     /// `instance`: letters, digits and underscores (a PostgreSQL channel name), at most 40 characters.
     package init(
@@ -33,6 +34,7 @@ package final class PostgresStore: Store, Service {
         self.logger = logger
         self.deadline = deadline
         self.forwarded = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        self.notices = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
     package static func randomInstance() -> String {
@@ -42,6 +44,9 @@ package final class PostgresStore: Store, Service {
     private var notificationChannel: String { Self.notificationChannel(of: instance) }
 
     private static func notificationChannel(of instance: String) -> String { "crm_sidecar_\(instance)" }
+
+    /// Where every sidecar hears of preferences saved by any other: the payload is the client's id.
+    private static let preferencesChannel = "crm_sidecar_preferences"
 
     /// Runs the connection pool, and listens for events other sidecars forward, until the service
     /// group shuts down.
@@ -53,25 +58,43 @@ package final class PostgresStore: Store, Service {
             }
         }
         forwarded.continuation.finish()
+        notices.continuation.finish()
     }
 
-    /// One pooled connection stays subscribed to this sidecar's channel; when it drops (the server
-    /// restarted, say), it subscribes again.
+    /// One pooled connection stays subscribed to this sidecar's channel and to the preferences
+    /// channel; when it drops (the server restarted, say), it subscribes again, and readers are told
+    /// that notices may have been missed meanwhile.
     private func listen() async {
-        let (channel, logger, continuation) = (notificationChannel, logger, forwarded.continuation)
+        let (channel, logger, forwarded, notices) = (notificationChannel, logger, forwarded.continuation, notices.continuation)
+        var subscribedBefore = false
         while !Task.isCancelled {
+            let resubscribing = subscribedBefore
             do {
                 try await client.withConnection { connection in
-                    try await connection.listen(on: channel) { notifications in
-                        for try await notification in notifications {
-                            continuation.yield(Data(notification.payload.utf8))
+                    try await withThrowingDiscardingTaskGroup { group in
+                        group.addTask {
+                            try await connection.listen(on: channel) { notifications in
+                                for try await notification in notifications {
+                                    forwarded.yield(Data(notification.payload.utf8))
+                                }
+                            }
+                        }
+                        group.addTask {
+                            try await connection.listen(on: Self.preferencesChannel) { notifications in
+                                if resubscribing { notices.yield(.mayHaveMissed) }
+                                for try await notification in notifications {
+                                    guard let id = UUID(uuidString: notification.payload) else { continue }
+                                    notices.yield(.saved(clientID: id))
+                                }
+                            }
                         }
                     }
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("listening for forwarded events failed; trying again", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                logger.warning("listening for notifications failed; trying again", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             }
+            subscribedBefore = true
             try? await Task.sleep(for: .seconds(1))
         }
     }
@@ -311,6 +334,8 @@ package final class PostgresStore: Store, Service {
 
     package func forwardedEvents() -> AsyncStream<Data> { forwarded.stream }
 
+    package func preferencesNotices() -> AsyncStream<PreferencesNotice> { notices.stream }
+
     package func shred(clientID: UUID) async throws(StoreError) {
         let key = clientID.key
         let now = Date().millisecondsSince1970
@@ -441,6 +466,9 @@ package final class PostgresStore: Store, Service {
                 "INSERT INTO audit_log (at, action, client_id, detail) VALUES (\(row.updatedAt), 'preferences.saved', \(row.clientID), \(row.auditDetail(source: source)))",
                 logger: logger
             )
+            // Delivered at commit, to every sidecar listening (this one too): the next send to the
+            // client anywhere reads the change.
+            try await connection.query("SELECT pg_notify(\(Self.preferencesChannel), \(preferences.clientID.uuidString))", logger: logger)
         }
     }
 

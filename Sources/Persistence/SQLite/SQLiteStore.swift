@@ -238,6 +238,9 @@ package final class SQLiteStore: Store {
 
     package func forwardedEvents() -> AsyncStream<Data> { AsyncStream { $0.finish() } }
 
+    /// None: SQLite has no channel between processes; readers keep their copies briefly instead.
+    package func preferencesNotices() -> AsyncStream<PreferencesNotice> { AsyncStream { $0.finish() } }
+
     package func shred(clientID: UUID) async throws(StoreError) {
         try await write { db in
             try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [clientID.key])
