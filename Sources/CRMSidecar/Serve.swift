@@ -6,8 +6,6 @@ import Logging
 import Orchestrator
 import Persistence
 import RPC
-import Metrics
-import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import Webhooks
@@ -36,10 +34,10 @@ struct Serve: AsyncParsableCommand {
         }
         let links = EmailLinks(baseURL: configuration.publicBaseURL, key: opened.master.linkSigning)
         let providers = Providers.make(configuration, links: links, logger: logger)
-        let registry = Self.bootstrapMetrics()
+        let registry = MetricsBootstrap.bootstrap(providers: providers.names.values.flatMap { $0 })
         let notifications = NotificationSink()
         // Every status change is counted on its way to the workflow.
-        let events = MeteredEventSink(notifications)
+        let events = MeteredEventSink(notifications, communication: { try? await store.communication(id: $0) })
         let leasing = WorkLeasing(duration: configuration.leaseDuration)
         let health = ProviderHealth()
         // One cache for the engine, the send loop and the side port: an opt-out saved by any of them
@@ -66,7 +64,8 @@ struct Serve: AsyncParsableCommand {
         let webhooks = WebhookServer(
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },
-            status: sidePortStatus, logger: logger
+            // Neither store reports its open connections yet: the gauge says NaN (unknown).
+            databaseConnections: { nil }, status: sidePortStatus, logger: logger
         )
         let server = RPCServer(
             methods: .standard,
@@ -107,15 +106,5 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(error.code == .incompatibleSchema || error.code == .wrongKey ? 78 : 1)
         }
         logger.info("crm-sidecar stopped")
-    }
-
-    /// Prometheus behind swift-metrics, with delivery-time buckets from a second to an hour (the
-    /// default buckets stop at ten seconds; SMS and email receipts take longer).
-    private static func bootstrapMetrics() -> PrometheusCollectorRegistry {
-        let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets["crm_delivery_time_seconds"] = [1, 5, 15, 30, 60, 120, 300, 900, 3600].map { .seconds($0) }
-        MetricsSystem.bootstrap(factory)
-        return registry
     }
 }

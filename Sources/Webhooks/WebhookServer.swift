@@ -21,7 +21,7 @@ package struct WebhookServer: Service {
     package init(
         settings: WebhookSettings, links: EmailLinks, intake: EventIntake, registry: PrometheusCollectorRegistry,
         health: @escaping @Sendable () async -> HealthReport.Status, queueSize: @escaping @Sendable () async -> Int?,
-        status: SidePortStatus, logger: Logger
+        databaseConnections: @escaping @Sendable () async -> Int?, status: SidePortStatus, logger: Logger
     ) {
         self.settings = settings
         self.status = status
@@ -35,7 +35,7 @@ package struct WebhookServer: Service {
             maxBodyBytes: settings.maxBodyBytes, intake: intake, logger: logger
         )
         let email = EmailTrackingRoutes(links: links, intake: intake, logger: logger)
-        let metrics = MetricsEndpoint(registry: registry, queueSize: queueSize, metrics: DeliveryMetrics())
+        let metrics = MetricsEndpoint(registry: registry, queueSize: queueSize, databaseConnections: databaseConnections)
 
         // Hummingbird's router is not Sendable; it is built where it runs.
         routes = {
@@ -56,6 +56,7 @@ package struct WebhookServer: Service {
             await email.unsubscribe(request, token: context.parameters.get("token") ?? "")
         }
         router.get("/metrics") { _, _ in await metrics.handle() }
+        router.head("/metrics") { _, _ in await metrics.head() }
         router.get("/health") { _, _ in
             let state = await health()
             return Responses.text(#"{"status":"\#(state.rawValue)"}"#, status: state == .ok ? .ok : .serviceUnavailable, contentType: "application/json")
