@@ -89,7 +89,7 @@ package struct Engine: Sendable {
         }
         await events.publish(.status(StatusChange(
             communicationID: communication.id, planID: request.planID, clientID: request.clientID,
-            status: communication.status, previousStatus: nil, at: createdAt
+            status: communication.status, previousStatus: nil, at: createdAt, messageType: request.messageType
         )))
         guard let lease else { return communication }
         guard wait else {
