@@ -31,8 +31,8 @@ struct RPCParserTests {
     @Test("a notification has no id; a null id is a request", arguments: [
         (#"{"jsonrpc":"2.0","method":"health"}"#, RPCID?.none),
         (#"{"jsonrpc":"2.0","method":"health","id":null}"#, RPCID?.some(.null)),
-        (#"{"jsonrpc":"2.0","method":"health","id":3}"#, RPCID?.some(.int(3))),
-        (#"{"jsonrpc":"2.0","method":"health","id":3.5}"#, RPCID?.some(.double(3.5))),
+        (#"{"jsonrpc":"2.0","method":"health","id":3}"#, RPCID?.some(.number("3"))),
+        (#"{"jsonrpc":"2.0","method":"health","id":3.5}"#, RPCID?.some(.number("3.5"))),
     ])
     func ids(_ text: String, _ id: RPCID?) {
         guard case .single(.request(let request)) = parse(text) else {
@@ -64,6 +64,47 @@ struct RPCParserTests {
             return
         }
         #expect(id == .string("k"))
+    }
+
+    @Test("an invalid request keeps its id as written, a number too")
+    func invalidKeepsWrittenID() {
+        guard case .single(.invalid(let error, let id)) = parse(#"{"jsonrpc":"1.0","method":"x","id":18446744073709551615}"#) else {
+            Issue.record("expected an invalid message")
+            return
+        }
+        #expect(error.code == -32600)
+        #expect(id.json == "18446744073709551615")
+    }
+
+    @Test("an id that is not a string, a number or null is refused with a null id", arguments: [
+        #"{"jsonrpc":"2.0","method":"health","id":true}"#,
+        #"{"jsonrpc":"2.0","method":"health","id":[1]}"#,
+        #"{"jsonrpc":"2.0","method":"health","id":{"id":1}}"#,
+    ])
+    func idOfAnotherType(_ text: String) {
+        guard case .single(.invalid(let error, let id)) = parse(text) else {
+            Issue.record("expected an invalid message")
+            return
+        }
+        #expect(error.code == -32600)
+        #expect(id == .null && id.json == "null")
+    }
+
+    @Test("each batch member keeps its own id as written")
+    func batchIDs() {
+        let line = #"[{"jsonrpc":"2.0","method":"health","id":1e2}, 5, {"jsonrpc":"2.0","method":"health"},"#
+            + #" {"jsonrpc":"1.0","method":"health","id":"a\u00e9"}, {"id":-0.0,"jsonrpc":"2.0","method":"health"}]"#
+        guard case .batch(let members) = parse(line) else {
+            Issue.record("not a batch")
+            return
+        }
+        let ids = members.map { member -> String? in
+            switch member {
+            case .request(let request): request.id?.json
+            case .invalid(_, let id): id.json
+            }
+        }
+        #expect(ids == ["1e2", "null", nil, #""a\u00e9""#, "-0.0"])
     }
 
     @Test("each batch member stands alone")

@@ -2,6 +2,60 @@
 `subtract`, `sum` and friends."""
 import json
 
+import pytest
+
+# Ids a round trip through Int64 or Double would change or respell, and strings whose escapes must come
+# back as written (a raw é, an escaped one, escaped quotes and slashes, a surrogate pair).
+NUMBER_IDS = [b"0", b"-1", b"9007199254740993", b"18446744073709551615", b"1e2", b"1.5"]
+STRING_IDS = [b'"abc-1"', b'""', '"\u00e9 \\u00e9"'.encode(), rb'"a\"b\\c\/d\n"', rb'"\ud83d\ude00"']
+
+
+def _skip_space(text, index):
+    while text[index] in " \t\r\n":
+        index += 1
+    return index
+
+
+def written_id(line: bytes) -> bytes:
+    """The bytes of the top-level `id` value of one response, as the sidecar wrote them (Python's json
+    would read 1e2 as 100.0 and drop the escapes)."""
+    text, decoder = line.decode(), json.JSONDecoder()
+    index = _skip_space(text, 1)
+    while text[index] != "}":
+        key, index = decoder.raw_decode(text, index)
+        start = _skip_space(text, _skip_space(text, index) + 1)  # past the colon
+        _, index = decoder.raw_decode(text, start)
+        if key == "id":
+            return text[start:index].encode()
+        index = _skip_space(text, index)
+        if text[index] == ",":
+            index = _skip_space(text, index + 1)
+    raise AssertionError(f"no id in {line!r}")
+
+
+def written_members(line: bytes):
+    """Each member of a batch response, as the bytes the sidecar wrote for it."""
+    text, decoder, members = line.decode(), json.JSONDecoder(), []
+    index = _skip_space(text, 1)
+    while text[index] != "]":
+        start = index
+        _, index = decoder.raw_decode(text, start)
+        members.append(text[start:index].encode())
+        index = _skip_space(text, index)
+        if text[index] == ",":
+            index = _skip_space(text, index + 1)
+    return members
+
+
+def response_line(sidecar, id):
+    """The raw line of the latest response to the request with `id` (as Python reads the id)."""
+    sidecar.response(id)
+    for line in reversed(sidecar.lines):
+        message = json.loads(line)
+        if isinstance(message, dict) and "method" not in message and message.get("id") == id:
+            return line
+    raise AssertionError(f"no line for id {id!r}")
+
 
 def test_call_with_named_params_echoes_a_string_id(sidecar):
     sidecar.send({"jsonrpc": "2.0", "method": "health", "id": "abc-1"})
@@ -109,3 +163,36 @@ def test_a_batch_of_notifications_gets_nothing_back(sidecar):
     sidecar.response("after")
     sidecar.stop()
     assert sidecar.answers == [] and len(sidecar.lines) == 1
+
+
+@pytest.mark.parametrize("id", NUMBER_IDS + STRING_IDS, ids=lambda id: id.decode())
+def test_an_id_comes_back_byte_for_byte(sidecar, id):
+    sidecar.send_raw(b'{"jsonrpc":"2.0","method":"health","id":' + id + b"}\n")
+    line = response_line(sidecar, json.loads(id))
+    assert json.loads(line)["result"]["status"] == "ok"
+    assert written_id(line) == id
+
+
+@pytest.mark.parametrize("id", NUMBER_IDS + STRING_IDS, ids=lambda id: id.decode())
+def test_an_error_response_echoes_the_id_byte_for_byte(sidecar, id):
+    sidecar.send_raw(b'{"jsonrpc":"2.0","method":"no.such.method","id":' + id + b"}\n")
+    line = response_line(sidecar, json.loads(id))
+    assert json.loads(line)["error"]["code"] == -32601
+    assert written_id(line) == id
+    sidecar.send_raw(b'{"jsonrpc":"1.0","method":"health","id":' + id + b"}\n")
+    line = response_line(sidecar, json.loads(id))
+    assert json.loads(line)["error"]["code"] == -32600
+    assert written_id(line) == id
+
+
+def test_every_id_in_a_batch_comes_back_byte_for_byte(sidecar):
+    members = [b'{"jsonrpc":"2.0","method":"health","id":' + id + b"}" for id in NUMBER_IDS + STRING_IDS]
+    members.append(b'{"jsonrpc":"2.0","method":"no.such.method","id": 2.50 }')
+    members.append(b'{"id":-0,"jsonrpc":"1.0","method":"health"}')
+    sidecar.send_raw(b"[" + b", ".join(members) + b"]\n")
+    answer = sidecar.next_answer()
+    assert len(answer) == len(members)
+    line = next(line for line in sidecar.lines if line.startswith(b"["))
+    written = sorted(written_id(member) for member in written_members(line))
+    assert written == sorted(NUMBER_IDS + STRING_IDS + [b"2.50", b"-0"])
+

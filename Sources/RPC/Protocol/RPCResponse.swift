@@ -1,5 +1,10 @@
+package import Foundation
+
 /// A JSON-RPC response: a result or an error, for one id.
-package struct RPCResponse: Sendable, Encodable {
+///
+/// Not `Encodable`: no encoder can write the id's text as the request wrote it, so a response is
+/// only written by `encode(using:into:)`, and nothing can send one with a rewritten id.
+package struct RPCResponse: Sendable {
     package enum Outcome: Sendable {
         case result(any Encodable & Sendable)
         case error(RPCError)
@@ -17,17 +22,25 @@ package struct RPCResponse: Sendable, Encodable {
         RPCResponse(id: id, outcome: .error(error))
     }
 
-    enum CodingKeys: String, CodingKey {
-        case jsonrpc, id, result, error
-    }
-
-    package func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("2.0", forKey: .jsonrpc)
+    /// Appends the response as one JSON object: the result or error from `encoder`, the id as its
+    /// text. The members come in the order a sorted-keys encoder would put them, as before ids were
+    /// echoed as written. On a throw, `bytes` is left as it was.
+    package func encode(using encoder: JSONEncoder, into bytes: inout [UInt8]) throws {
         switch outcome {
-        case .result(let result): try result.encode(to: container.superEncoder(forKey: .result))
-        case .error(let error): try container.encode(error, forKey: .error)
+        case .result(let result):
+            let body = try encoder.encode(result)
+            bytes.append(contentsOf: #"{"id":"#.utf8)
+            bytes.append(contentsOf: id.json.utf8)
+            bytes.append(contentsOf: #","jsonrpc":"2.0","result":"#.utf8)
+            bytes.append(contentsOf: body)
+            bytes.append(UInt8(ascii: "}"))
+        case .error(let error):
+            let body = try encoder.encode(error)
+            bytes.append(contentsOf: #"{"error":"#.utf8)
+            bytes.append(contentsOf: body)
+            bytes.append(contentsOf: #","id":"#.utf8)
+            bytes.append(contentsOf: id.json.utf8)
+            bytes.append(contentsOf: #","jsonrpc":"2.0"}"#.utf8)
         }
-        try container.encode(id, forKey: .id)
     }
 }

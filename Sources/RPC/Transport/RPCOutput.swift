@@ -16,21 +16,55 @@ package actor RPCOutput {
         self.logger = logger
     }
 
-    /// Encodes and writes `message`. When the result cannot be encoded, a response's id still gets an
-    /// internal error, so every request is answered.
+    /// Encodes and writes a notification (or any other message that carries no request's id).
     package func send(_ message: some Encodable) async {
         var bytes: Data
         do {
             bytes = try encoder.encode(message)
         } catch {
             logger.error("a message could not be encoded", metadata: ["error": "\(error)"])
-            guard let response = message as? RPCResponse,
-                let fallback = try? encoder.encode(RPCResponse.error(.internalError, id: response.id))
-            else { return }
-            bytes = fallback
+            return
         }
         bytes.append(UInt8(ascii: "\n"))
         await write(ByteBuffer(bytes: bytes))
+    }
+
+    /// Writes a response with its id as the request wrote it.
+    package func send(_ response: RPCResponse) async {
+        var bytes: [UInt8] = []
+        guard append(response, to: &bytes) else { return }
+        bytes.append(UInt8(ascii: "\n"))
+        await write(ByteBuffer(bytes: bytes))
+    }
+
+    /// Writes a batch's responses as one array, on one line.
+    package func send(_ responses: [RPCResponse]) async {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        for response in responses {
+            let start = bytes.count
+            if start > 1 { bytes.append(UInt8(ascii: ",")) }
+            if !append(response, to: &bytes) { bytes.removeSubrange(start...) }
+        }
+        guard bytes.count > 1 else { return }
+        bytes.append(contentsOf: "]\n".utf8)
+        await write(ByteBuffer(bytes: bytes))
+    }
+
+    /// Appends `response`; when its result cannot be encoded, an internal error for its id instead,
+    /// so every request is answered. False only when even that failed and nothing was appended.
+    private func append(_ response: RPCResponse, to bytes: inout [UInt8]) -> Bool {
+        do {
+            try response.encode(using: encoder, into: &bytes)
+            return true
+        } catch {
+            logger.error("a message could not be encoded", metadata: ["error": "\(error)"])
+        }
+        do {
+            try RPCResponse.error(.internalError, id: response.id).encode(using: encoder, into: &bytes)
+            return true
+        } catch {
+            return false
+        }
     }
 
     private func write(_ buffer: ByteBuffer) async {
