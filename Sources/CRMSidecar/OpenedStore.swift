@@ -17,11 +17,22 @@ final class OpenedStore: Sendable {
     let backend: Backend
     /// The master key the store was opened with.
     let master: MasterKey
+    /// This sidecar's name among those sharing the database (SIDECAR_INSTANCE, or random per run).
+    let instance: String
     private let preparation = Mutex<Task<Void, any Error>?>(nil)
 
-    init(_ backend: Backend, master: MasterKey) {
+    init(_ backend: Backend, master: MasterKey, instance: String) {
         self.backend = backend
         self.master = master
+        self.instance = instance
+    }
+
+    /// `sqlite` or `postgres`, for `sidecar.ready`.
+    var kind: String {
+        switch backend {
+        case .sqlite: "sqlite"
+        case .postgres: "postgres"
+        }
     }
 
     var store: any Store {

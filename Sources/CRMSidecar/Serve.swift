@@ -29,10 +29,11 @@ struct Serve: AsyncParsableCommand {
             logger.critical("cannot load templates", metadata: ["error": "\(error)"])
             throw ExitCode(78)
         }
-        if configuration.webhookPort == 0 && !configuration.publicBaseURLIsSet {
-            logger.warning("WEBHOOK_PORT=0 without PUBLIC_BASE_URL: the port is chosen at start, so links in emails cannot name it; set PUBLIC_BASE_URL")
-        }
-        let links = EmailLinks(baseURL: configuration.publicBaseURL, key: opened.master.linkSigning)
+        // Without PUBLIC_BASE_URL, links name the address the side port binds (WEBHOOK_PORT=0 takes
+        // any free port): right for local work; a public deployment sets PUBLIC_BASE_URL.
+        let links = EmailLinks(
+            baseURL: configuration.publicBaseURL, key: opened.master.linkSigning, followsBoundAddress: !configuration.publicBaseURLIsSet
+        )
         let providers = Providers.make(configuration, links: links, logger: logger)
         let registry = MetricsBootstrap.bootstrap(providers: providers.names.values.flatMap { $0 })
         let notifications = NotificationSink()
@@ -72,6 +73,8 @@ struct Serve: AsyncParsableCommand {
             context: MethodContext(engine: engine, version: CRMSidecar.version, startedAt: Date()),
             notifications: notifications,
             limits: RPCServer.Limits(maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight),
+            shutdownGrace: configuration.shutdownGrace,
+            finishStartedWork: { limit in await sendLoop.finishStartedWork(within: limit) },
             logger: logger
         )
         // Services stop in reverse order: the server finishes its requests, then the send loop the
@@ -86,7 +89,7 @@ struct Serve: AsyncParsableCommand {
         services.append(.init(service: ForwardedEvents(intake: intake), successTerminationBehavior: .ignore))
         services.append(.init(service: PreferencesNotices(consent: consent), successTerminationBehavior: .ignore))
         services.append(.init(
-            service: SidecarService(store: opened, server: server, logger: logger),
+            service: SidecarService(store: opened, server: server, sidePort: sidePortStatus, version: CRMSidecar.version, logger: logger),
             // End of stdin ends the server, and with it the whole sidecar.
             successTerminationBehavior: .gracefullyShutdownGroup,
             failureTerminationBehavior: .gracefullyShutdownGroup

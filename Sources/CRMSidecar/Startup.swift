@@ -34,7 +34,10 @@ enum Startup {
                 } else {
                     master = try MasterKey.forSQLite(databasePath: path, logger: logger)
                 }
-                return OpenedStore(.sqlite(try SQLiteStore(path: path, cipher: FieldCipher(master: master), logger: logger)), master: master)
+                return OpenedStore(
+                    .sqlite(try SQLiteStore(path: path, cipher: FieldCipher(master: master), logger: logger)), master: master,
+                    instance: configuration.instance ?? PostgresStore.randomInstance()
+                )
             case .postgres(let url):
                 let postgres = try PostgresConfiguration(url: url)
                 guard let master = configuration.encryptionKey else {
@@ -42,10 +45,10 @@ enum Startup {
                     throw StoreError(.unavailable, "DB_ENCRYPTION_KEY is required with PostgreSQL")
                 }
                 logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
+                let instance = configuration.instance ?? PostgresStore.randomInstance()
                 return OpenedStore(.postgres(PostgresStore(
-                    configuration: postgres, cipher: FieldCipher(master: master),
-                    instance: configuration.instance ?? PostgresStore.randomInstance(), logger: logger
-                )), master: master)
+                    configuration: postgres, cipher: FieldCipher(master: master), instance: instance, logger: logger
+                )), master: master, instance: instance)
             }
         } catch {
             logger.critical("cannot open the database", metadata: ["error": "\(error.message)"])

@@ -22,8 +22,26 @@ package final class SendLoop: Service {
     private let logger: Logger
 
     private let wakeup = Wakeup()
-    private let handedOver = Mutex<[(Communication, Lease)]>([])
-    private let running = Atomic<Int>(0)
+    private let work = Mutex(Work())
+
+    /// What the loop holds, under one lock, so "nothing left" is never seen between taking handed-over
+    /// work and starting it.
+    private struct Work {
+        var handedOver: [(Communication, Lease)] = []
+        var running = 0
+        /// Set by `finishStartedWork`: no more due work is claimed, handed-over work still starts.
+        var claiming = true
+        /// Waiting for the loop to hold nothing.
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+        var idle: Bool { handedOver.isEmpty && running == 0 }
+
+        mutating func resumeWaitersIfIdle() {
+            guard idle else { return }
+            for waiter in idleWaiters { waiter.resume() }
+            idleWaiters = []
+        }
+    }
 
     /// - Parameter ready: returns once the store can be used (its migrations have run).
     package init(
@@ -42,8 +60,35 @@ package final class SendLoop: Service {
 
     /// Sends `communication`, whose lease the caller holds, in the background.
     package func handOver(_ communication: Communication, lease: Lease) {
-        handedOver.withLock { $0.append((communication, lease)) }
+        work.withLock { $0.handedOver.append((communication, lease)) }
         wakeup.signal()
+    }
+
+    /// Stops claiming due work and returns once every send already started or handed over has
+    /// finished (its notifications published), or after `limit`. Scheduled work stays in the store
+    /// for whichever sidecar runs next. For the end of input: the workflow hears how the sends it
+    /// started ended before the sidecar exits.
+    package func finishStartedWork(within limit: Duration) async {
+        work.withLock { $0.claiming = false }
+        wakeup.signal()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.work.withLock { work in
+                        work.idleWaiters.append(continuation)
+                        work.resumeWaitersIfIdle()
+                    }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+            // The waiter that lost the race is let go, so its task can end.
+            self.work.withLock { work in
+                for waiter in work.idleWaiters { waiter.resume() }
+                work.idleWaiters = []
+            }
+        }
     }
 
     package func run() async throws {
@@ -55,8 +100,8 @@ package final class SendLoop: Service {
                     for (communication, lease) in takeHandedOver() {
                         start(communication, lease: lease, in: &group)
                     }
-                    let free = concurrency - running.load(ordering: .relaxed)
-                    if free > 0 {
+                    let (free, claiming) = work.withLock { (concurrency - $0.running, $0.claiming) }
+                    if free > 0, claiming {
                         let lease = leasing.lease(from: now())
                         do {
                             let claimed = try await store.claimDue(by: now(), for: lease, limit: free)
@@ -64,7 +109,9 @@ package final class SendLoop: Service {
                                 storeDown = false
                                 logger.notice("the work queue is reachable again")
                             }
-                            for (communication, companions) in groupedForDigests(claimed) {
+                            let groups = groupedForDigests(claimed)
+                            work.withLock { $0.running += groups.count }
+                            for (communication, companions) in groups {
                                 start(communication, lease: lease, companions: companions, in: &group)
                             }
                             // A full claim means more may be due: go again once a slot frees up.
@@ -88,10 +135,12 @@ package final class SendLoop: Service {
         }
     }
 
+    /// Takes the handed-over work, counted as running from here on (`start` runs each).
     private func takeHandedOver() -> [(Communication, Lease)] {
-        handedOver.withLock { work in
-            defer { work.removeAll() }
-            return work
+        work.withLock { work in
+            defer { work.handedOver.removeAll() }
+            work.running += work.handedOver.count
+            return work.handedOver
         }
     }
 
@@ -112,13 +161,16 @@ package final class SendLoop: Service {
         return groups
     }
 
+    /// Runs one delivery, already counted in `work.running`.
     private func start(
         _ communication: Communication, lease: Lease, companions: [Communication] = [], in group: inout DiscardingTaskGroup
     ) {
-        running.add(1, ordering: .relaxed)
         group.addTask {
             defer {
-                self.running.subtract(1, ordering: .relaxed)
+                self.work.withLock { work in
+                    work.running -= 1
+                    work.resumeWaitersIfIdle()
+                }
                 self.wakeup.signal()
             }
             do {

@@ -19,4 +19,15 @@ package final class SidePortStatus: Sendable {
     package func update(_ new: State) {
         state.withLock { $0 = new }
     }
+
+    /// The state once the side port is listening or has failed to, or `starting` still after `limit`.
+    /// Binding takes milliseconds; a short poll keeps this free of another synchronisation primitive.
+    package func settled(within limit: Duration) async -> State {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let now = current
+            if now != .starting || ContinuousClock.now >= deadline { return now }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
 }

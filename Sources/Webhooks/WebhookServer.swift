@@ -16,6 +16,7 @@ package struct WebhookServer: Service {
     private let settings: WebhookSettings
     private let routes: @Sendable () -> Router<BasicRequestContext>
     private let status: SidePortStatus
+    private let links: EmailLinks
     private let logger: Logger
 
     package init(
@@ -25,6 +26,7 @@ package struct WebhookServer: Service {
     ) {
         self.settings = settings
         self.status = status
+        self.links = links
         self.logger = logger
         let twilio = TwilioWebhook(
             signature: settings.twilioAuthToken.map(TwilioSignature.init(authToken:)), publicBaseURL: settings.publicBaseURL,
@@ -66,12 +68,15 @@ package struct WebhookServer: Service {
     }
 
     package func run() async throws {
-        let (status, logger) = (self.status, self.logger)
+        let (status, links, logger) = (self.status, self.links, self.logger)
         let application = Application(
             router: routes(),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "crm-sidecar"),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+                if let bound = channel.localAddress, let host = bound.ipAddress, let port = bound.port {
+                    links.sidePortBound(host: host, port: port)
+                }
                 status.update(.listening(address))
                 logger.info("side port listening", metadata: ["webhooks.address": "\(address)"])
             },

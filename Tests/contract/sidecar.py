@@ -32,7 +32,8 @@ class Sidecar:
         self.process = subprocess.Popen(
             [BINARY], cwd=self.workdir, env=environment, stdin=stdin, stdout=subprocess.PIPE, stderr=self._stderr
         )
-        self.lines = []  # every raw stdout line, for the "only JSON-RPC on stdout" checks
+        self._ready = None  # the sidecar.ready notification, which must be the first line
+        self.lines = []  # every raw stdout line after it, for the "only JSON-RPC on stdout" checks
         self.notifications = []
         self.violations = []  # messages that broke the contract
         self.answers = []  # responses and batches not yet taken, in arrival order
@@ -101,6 +102,13 @@ class Sidecar:
             self.answers.remove(answer)
             return answer
 
+    @property
+    def ready(self):
+        """The sidecar.ready notification, once it has arrived (None if stdout closed first)."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: self._ready is not None or self._closed, TIMEOUT)
+            return self._ready
+
     def wait_for_notifications(self, predicate, timeout=TIMEOUT):
         with self._arrived:
             if not self._arrived.wait_for(lambda: predicate(self.notifications), timeout):
@@ -108,6 +116,20 @@ class Sidecar:
 
     def _read(self):
         for raw in self.process.stdout:
+            if self._ready is None:
+                # The contract: a client knows the sidecar is ready from its first line.
+                try:
+                    message = json.loads(raw)
+                    assert message.get("method") == "sidecar.ready", "the first line must be sidecar.ready"
+                    contract.check_notification(message)
+                except Exception as error:
+                    self.violations.append(f"{error!r} in line {raw[:300]!r}")
+                    message = {}
+                with self._arrived:
+                    self._ready = message
+                    self._arrived.notify_all()
+                if message:
+                    continue
             self.lines.append(raw)
             try:
                 self._accept(raw)

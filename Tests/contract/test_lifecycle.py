@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 
+import contract
 from conftest import communicate_params
 import postgres
 from sidecar import BINARY
@@ -85,12 +86,18 @@ def test_stdin_and_stdout_may_be_regular_files(workdir):
     with open(requests, "rb") as stdin, open(out, "wb") as stdout:
         code = subprocess.run([BINARY], cwd=workdir, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, timeout=30).returncode
     assert code == 0
-    assert sorted(json.loads(line)["id"] for line in out.read_text().splitlines()) == [0, 1, 2]
+    ready, *answers = [json.loads(line) for line in out.read_text().splitlines()]
+    assert ready["method"] == "sidecar.ready"
+    assert sorted(answer["id"] for answer in answers) == [0, 1, 2]
 
 
-def test_no_stdin_at_all_exits_cleanly(workdir):
+def test_no_stdin_at_all_exits_cleanly_after_saying_it_was_ready(workdir):
     done = subprocess.run([BINARY], cwd=workdir, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    assert done.returncode == 0 and done.stdout == b""
+    assert done.returncode == 0
+    (line,) = done.stdout.splitlines()
+    ready = json.loads(line)
+    contract.check_notification(ready)
+    assert ready["method"] == "sidecar.ready" and ready["params"]["store"] == "sqlite"
 
 
 def test_a_bad_setting_stops_start_up_with_the_variable_named(workdir):
@@ -122,3 +129,58 @@ def test_migrate_subcommand_prepares_the_database_and_is_idempotent(workdir, dat
         assert postgres.psql(database_env["DATABASE_URL"], "SELECT identifier FROM schema_migrations ORDER BY identifier").split() == ["0001_communications", "0002_attachments_template_gaps", "0003_conversations_origin"]
     else:
         assert (workdir / "crm.sqlite").exists()
+
+
+def test_end_of_input_writes_the_notifications_of_the_sends_it_started(start, workdir, ids):
+    """`printf '{...communicate, wait: false...}' | crm-sidecar`: the send finishes, and its `sent`
+    notification is on stdout before the sidecar exits."""
+    process = start()
+    process.send({"jsonrpc": "2.0", "id": 1, "method": "communicate", "params": communicate_params(ids, wait=False)})
+    process.close_stdin()
+    assert process.wait() == 0 and not process.violations
+    (answer,) = process.answers
+    communication = answer["result"]["communication_id"]
+    statuses = [n["params"]["status"] for n in process.notifications
+                if n["method"] == "communication.status" and n["params"]["communication_id"] == communication]
+    assert statuses == ["queued", "sent"]
+    assert len(list((workdir / "outbox" / "email").glob("*.eml"))) == 1
+
+
+def test_after_sigterm_every_request_read_gets_exactly_one_answer(start, ids):
+    """20 requests, then SIGTERM with stdin still open, then 5 more: 25 answers, each a result or
+    -32006 (those read after the signal), and exit 0 within the grace."""
+    process = start(env={"SHUTDOWN_GRACE_SECONDS": "3"})
+    assert process.ready, "signal handlers are in place once the sidecar says it is ready"
+    for i in range(20):
+        process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids, wait=False)})
+    process.terminate()
+    for i in range(20, 25):
+        process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)})
+    assert process.wait() == 0, process.stderr()
+    assert not process.violations
+    answered = sorted(a["id"] for a in process.answers)
+    assert answered == list(range(25)), answered
+    for answer in process.answers:
+        assert "result" in answer or answer["error"]["code"] == -32006, answer
+    assert all("error" in a for a in process.answers if a["id"] >= 20)
+
+
+def test_sidecar_ready_names_the_store_and_the_side_port_it_bound(start, database_env):
+    process = start()
+    ready = process.ready["params"]
+    assert ready["store"] == ("postgres" if database_env else "sqlite") and ready["version"] and ready["instance"]
+    health = process.result("health")
+    assert ready["webhooks"]["status"] == "listening"
+    assert ready["webhooks"]["address"] == health["components"]["webhooks"]["address"]
+    assert process.stop() == 0 and not process.violations
+
+
+def test_links_name_the_port_the_side_port_bound(start, workdir, ids):
+    """WEBHOOK_PORT=0 without PUBLIC_BASE_URL: links use the port actually bound, not 0."""
+    process = start()
+    port = process.ready["params"]["webhooks"]["address"].rsplit(":", 1)[1]
+    process.result("communicate", communicate_params(ids))
+    assert process.stop() == 0
+    (eml,) = (workdir / "outbox" / "email").glob("*.eml")
+    text = eml.read_text()
+    assert f"http://127.0.0.1:{port}/email/unsubscribe/" in text and "127.0.0.1:0/" not in text

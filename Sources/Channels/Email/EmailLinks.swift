@@ -1,5 +1,6 @@
 package import Crypto
 package import Foundation
+import Synchronization
 
 /// Links in emails that lead back to the side port (unsubscribe, the open pixel, clicks), each carrying a token that names the communication and is signed with HMAC-SHA256, so a
 /// forged or altered link is refused.
@@ -7,20 +8,33 @@ package import Foundation
 /// A token is base64url of the communication id's 16 bytes and the first 16 bytes of the HMAC over
 /// the purpose, the id and the link's target (for clicks). It reveals the id, which is not secret, and
 /// nothing else.
-package struct EmailLinks: Sendable {
+package final class EmailLinks: Sendable {
     package enum Purpose: String, Sendable {
         case unsubscribe = "u"
         case open = "o"
         case click = "c"
     }
 
-    /// PUBLIC_BASE_URL without a trailing slash: where providers and mail clients reach the side port.
-    package let baseURL: String
+    /// Where providers and mail clients reach the side port, without a trailing slash: PUBLIC_BASE_URL,
+    /// or the address the side port actually bound (WEBHOOK_PORT=0 takes any free port).
+    package var baseURL: String { base.withLock { $0 } }
+    private let base: Mutex<String>
+    private let followsBoundAddress: Bool
     private let key: SymmetricKey
 
-    package init(baseURL: String, key: SymmetricKey) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    /// - Parameter followsBoundAddress: true when `baseURL` is only a guess from WEBHOOK_HOST and
+    ///   WEBHOOK_PORT (no PUBLIC_BASE_URL): the address the side port binds replaces it.
+    package init(baseURL: String, key: SymmetricKey, followsBoundAddress: Bool = false) {
+        self.base = Mutex(baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
+        self.followsBoundAddress = followsBoundAddress
         self.key = key
+    }
+
+    /// The side port listens on `host:port`: links name it from now on, unless PUBLIC_BASE_URL was set.
+    package func sidePortBound(host: String, port: Int) {
+        guard followsBoundAddress else { return }
+        let reachable = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "[::1]" : host.contains(":") ? "[\(host)]" : host
+        base.withLock { $0 = "http://\(reachable):\(port)" }
     }
 
     package func unsubscribeURL(for communicationID: UUID) -> String {

@@ -1,4 +1,4 @@
-import CRMModel
+package import CRMModel
 package import Logging
 import NIOCore
 import ServiceLifecycle
@@ -8,9 +8,14 @@ import Synchronization
 ///
 /// Each line is read, parsed and answered on its own task, so a slow send never holds up a
 /// `health`; at most `maxInFlight` requests run at once, and one over that is refused with -32005
-/// before anything is done for it. At end of input or on graceful shutdown it stops reading, lets
-/// what is in flight finish, and returns once every answer is written.
-package final class RPCServer: Service {
+/// before anything is done for it.
+///
+/// Every request it reads gets exactly one response, however the sidecar stops:
+/// - At end of input it lets what is in flight finish, then waits (at most `shutdownGrace`) for the
+///   sends those requests started, so their notifications are written, and returns once every line is out.
+/// - On graceful shutdown (SIGTERM, SIGINT) it starts nothing new: it keeps reading, answering each new
+///   request -32006, until end of input or until the grace is nearly over, then finishes as above.
+package final class RPCServer: Sendable {
     package struct Limits: Sendable {
         package var maxLineLength: Int
         package var maxInFlight: Int
@@ -28,36 +33,69 @@ package final class RPCServer: Service {
     private let notifications: NotificationSink
     private let limits: Limits
     private let parser: RPCParser
+    private let shutdownGrace: Duration
+    private let finishStartedWork: @Sendable (Duration) async -> Void
     private let logger: Logger
     private let inFlight = Mutex(0)
+    /// Set when a graceful shutdown begins: what is read from then on is refused (-32006); what was
+    /// read before is answered as usual.
     private let stopping = Mutex(false)
 
-    package init(methods: MethodTable, context: MethodContext, notifications: NotificationSink, limits: Limits, logger: Logger) {
+    /// - Parameters:
+    ///   - shutdownGrace: how long a stop may take (SHUTDOWN_GRACE_SECONDS).
+    ///   - finishStartedWork: returns once the sends that requests started have finished, or after
+    ///     the given time.
+    package init(
+        methods: MethodTable, context: MethodContext, notifications: NotificationSink, limits: Limits,
+        shutdownGrace: Duration = .seconds(10), finishStartedWork: @escaping @Sendable (Duration) async -> Void = { _ in },
+        logger: Logger
+    ) {
         self.methods = methods
         self.context = context
         self.notifications = notifications
         self.limits = limits
         self.parser = RPCParser(maxDepth: limits.maxDepth)
+        self.shutdownGrace = shutdownGrace
+        self.finishStartedWork = finishStartedWork
         self.logger = logger
     }
 
-    package func run() async throws {
+    /// Serves until end of input (or the end of a graceful shutdown's reading window); `ready` is sent
+    /// first, once stdout is open.
+    package func run(ready: RPCNotification<JSONValue>? = nil) async throws {
         let stdio = try await StdioChannel.open(maxLineLength: limits.maxLineLength)
         let channel = stdio.channel
         try await channel.executeThenClose { inbound, outbound in
             let output = RPCOutput(writer: outbound, logger: logger)
             await notifications.attach(output)
+            if let ready { await output.send(ready) }
             await withDiscardingTaskGroup { group in
-                do {
-                    for try await frame in inbound.cancelOnGracefulShutdown() {
-                        accept(frame, output: output, group: &group)
+                await withGracefulShutdownHandler {
+                    do {
+                        for try await frame in inbound {
+                            accept(frame, output: output, group: &group)
+                        }
+                    } catch {
+                        logger.error("reading stdin failed; finishing what is in flight", metadata: ["error": "\(error)"])
                     }
-                } catch {
-                    logger.error("reading stdin failed; finishing what is in flight", metadata: ["error": "\(error)"])
+                } onGracefulShutdown: {
+                    self.stopping.withLock { $0 = true }
+                    self.logger.info("stopping: new requests are answered -32006 until input ends or the grace is nearly over")
+                    // Reading goes on so that what the workflow wrote before the signal is answered;
+                    // it ends a moment before the service group's grace runs out, leaving time to
+                    // finish and write the last lines.
+                    let window = max(self.shutdownGrace - .seconds(1), self.shutdownGrace / 2)
+                    Task {
+                        try? await Task.sleep(until: ContinuousClock.now + window)
+                        try? await channel.channel.close(mode: .input)
+                    }
                 }
-                stopping.withLock { $0 = true }
                 logger.info("stopped reading input; finishing requests in flight")
             }
+            // The requests are answered; the sends they started may still be under way, and the
+            // workflow should hear how they ended before stdout closes. A stop by signal is already
+            // bounded by the service group's grace; the end of input by the same grace from here.
+            await finishStartedWork(shutdownGrace)
             await notifications.attach(nil)
             // Writes complete in order: once this empty one is done, every answer before it is out.
             try? await channel.channel.writeAndFlush(ByteBuffer())
@@ -82,8 +120,9 @@ package final class RPCServer: Service {
             group.addTask { await output.send(RPCResponse.error(error, id: .null)) }
         case .single(let message):
             let admitted = admit(count: message.isRequest ? 1 : 0) == 1
+            let refused = stopping.withLock { $0 }
             group.addTask {
-                if let response = await self.respond(to: message, admitted: admitted) {
+                if let response = await self.respond(to: message, admitted: admitted, refused: refused) {
                     await output.send(response)
                 }
             }
@@ -94,10 +133,11 @@ package final class RPCServer: Service {
                 available -= 1
                 return true
             }
+            let refused = stopping.withLock { $0 }
             group.addTask {
                 let responses = await withTaskGroup(of: (Int, RPCResponse?).self) { members in
                     for (index, message) in messages.enumerated() {
-                        members.addTask { (index, await self.respond(to: message, admitted: admissions[index])) }
+                        members.addTask { (index, await self.respond(to: message, admitted: admissions[index], refused: refused)) }
                     }
                     var responses = [RPCResponse?](repeating: nil, count: messages.count)
                     for await (index, response) in members { responses[index] = response }
@@ -118,7 +158,8 @@ package final class RPCServer: Service {
         }
     }
 
-    private func respond(to message: IncomingMessage, admitted: Bool) async -> RPCResponse? {
+    /// - Parameter refused: the request was read after a graceful shutdown began: it is answered -32006.
+    private func respond(to message: IncomingMessage, admitted: Bool, refused: Bool) async -> RPCResponse? {
         let request: RPCRequest
         switch message {
         case .invalid(let error, let id):
@@ -131,7 +172,7 @@ package final class RPCServer: Service {
             return request.id.map { .error(.overloaded(limit: limits.maxInFlight), id: $0) }
         }
         defer { inFlight.withLock { $0 -= 1 } }
-        if stopping.withLock({ $0 }) {
+        if refused {
             return request.id.map { .error(.shuttingDown, id: $0) }
         }
         let started = ContinuousClock.now
