@@ -101,6 +101,13 @@ struct DeliveryMachineTests {
                     let result: Result<ProviderReceipt, ProviderError> = answer.map { .failure($0) }
                         ?? .success(ProviderReceipt(providerMessageID: "\(send.provider)-\(send.attempt)"))
                     let outcome = machine.answered(send, with: result, startedAt: now, finishedAt: now)
+                    if let status = outcome.movesTo {
+                        // As the store would: the move the attempt causes, in the same transaction.
+                        machine.apply(StatusChange(
+                            communicationID: communication.id, planID: communication.planID, clientID: communication.clientID,
+                            status: status, previousStatus: machine.communication.status, channel: send.channel, at: now
+                        ))
+                    }
                     steps.append(Step(at: elapsed, channel: send.channel, provider: send.provider, outcome: outcome.attempt.outcome, category: outcome.failure))
                     if let reason = outcome.unhealthy {
                         providers[send.channel] = providers[send.channel]?.map {
@@ -379,6 +386,17 @@ struct DeliveryMachineTests {
         simulation.communication.attempts.append(attempt)
         simulation.optedOut = [.email]
         #expect(simulation.round() == .finish(.failed, reason: "sms: not delivered: unreachable handset; client opted out of email"))
+    }
+
+    @Test("a channel already given up is not reported as skipped when the client later opts out of it")
+    func givenUpIsNotSkipped() {
+        var simulation = Simulation([.email, .sms], script: ["smtp": [Self.refusedMailbox], "twilio": [Self.serverError]])
+        simulation.beforeStep = { simulation in
+            if simulation.elapsed > 0 { simulation.optedOut = [.email] }
+        }
+        #expect(simulation.run() == .done)
+        #expect(simulation.steps.map(\.outcome) == [.failed, .failed, .sent])
+        #expect(simulation.steps.map(\.channel) == [.email, .sms, .sms])
     }
 
     @Test("a channel skipped once stays skipped, even if the client opts back in before a retry")

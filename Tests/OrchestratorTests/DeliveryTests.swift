@@ -206,4 +206,23 @@ struct DeliveryTests {
         _ = try await store.move(whatsapp.id, to: .delivered, channel: .whatsapp, detail: nil, at: start.addingTimeInterval(100))
         #expect(try await claim(after: 700, from: start)?.id == whatsapp.id)
     }
+
+    @Test("a WhatsApp message delivered but never read goes out once by SMS, and the work ends there")
+    func unreadWhatsAppFallsBackOnce() async throws {
+        let start = clock.now
+        let sms = ScriptedProvider(.sms)
+        let delivery = delivery(
+            [ScriptedProvider(.whatsapp), sms], silence: [SilenceFallback(urgencies: [.critical], messageTypes: [.reminder], timeout: 600)]
+        )
+        let sent = try await delivery.deliver(try await stored([.whatsapp, .sms], messageType: .reminder), lease: leasing.lease(from: start))
+        _ = try await store.move(sent.id, to: .delivered, channel: .whatsapp, detail: nil, at: start.addingTimeInterval(100))
+        let unread = try #require(try await claim(after: 600, from: start))
+        let after = try await delivery.deliver(unread, lease: leasing.lease(from: clock.now))
+        #expect(after.status == .sent && after.channelUsed == .sms)
+        let stored = try #require(try await store.communication(id: sent.id))
+        #expect(stored.status == .sent && stored.channelUsed == .sms)
+        // Long after every lease has run out, nothing is due again: one SMS, not one a lease.
+        #expect(try await claim(after: 86_400, from: start) == nil)
+        #expect(sms.calls.withLock { $0 } == 1)
+    }
 }

@@ -62,7 +62,7 @@ struct DigestTests {
         let provider = RecordingProvider(.email)
         let delivery = Delivery(
             store: store, providers: ProviderRegistry([provider, RecordingProvider(.sms)]), renderer: try TemplateRenderer(), events: NoEvents(),
-            leasing: leasing, rules: DeliveryMachine.Rules(digestWindow: 0), now: { now }, logger: quiet
+            leasing: leasing, consent: ConsentCache(store: store), rules: DeliveryMachine.Rules(digestWindow: 0), now: { now }, logger: quiet
         )
         let result = try await delivery.deliver(lead, lease: lease, companions: [second])
         #expect(result.status == .sent)

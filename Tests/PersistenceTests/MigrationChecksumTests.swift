@@ -17,6 +17,7 @@ struct MigrationChecksumTests {
         ("0002_encryption_contacts_queue", "258e3204953f0dada4f373b514a2c44bad10928d64b5132dfff5b254c42bd92d"),
         ("0003_attachments_template_gaps", "5b01223835542df5d0aa3941fc1bc171e35613fa6683db642e1be9eb6aa71d56"),
         ("0004_conversations", "465b0f3a0b4bbcf58251f07aed7784cd87f818aedd1ef72d29d737b19b4079fb"),
+        ("0005_skipped_attempts", "85f1ac9983155ca0cd06f4aeddf84049143014cdb01303ec4dcad12093909f5e"),
     ]
 
     /// The same for PostgreSQL.
@@ -24,6 +25,7 @@ struct MigrationChecksumTests {
         ("0001_communications", "14ad4c459ff7a731a882d93208546e112481c9a7c7663e668bc9aebb70a4b274"),
         ("0002_attachments_template_gaps", "b29c3e079a7d375d5f6520b2238e4c8b0407e6a88120aa1e456c9366cabc51fa"),
         ("0003_conversations_origin", "3ba8c0a13a2087d121230a5d96a927820272bae733181f9eef3317ce7c79b284"),
+        ("0004_skipped_attempts", "85f1ac9983155ca0cd06f4aeddf84049143014cdb01303ec4dcad12093909f5e"),
     ]
 
     static func ledger(of backend: StoreBackend) -> (shipped: [Migration], pins: [(name: String, checksum: String)], file: String) {

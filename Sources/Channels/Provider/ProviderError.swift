@@ -6,9 +6,6 @@ package import Foundation
 /// policy's decision (`ErrorClasses` in the orchestrator), never the provider's, so one table can be
 /// changed by an operator without two readings of the same code disagreeing.
 package struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The categories are the domain's (`FailureCategory`).
-    package typealias Category = FailureCategory
-
     /// How far a message got before it failed: the fact `ErrorClasses` falls back on when the table
     /// does not list the provider's code.
     package enum Answer: Sendable, Equatable {

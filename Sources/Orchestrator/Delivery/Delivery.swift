@@ -29,7 +29,7 @@ package struct Delivery: Sendable {
     package init(
         store: any Store, providers: ProviderRegistry, renderer: TemplateRenderer, events: any EngineEventSink,
         leasing: WorkLeasing, health: ProviderHealth = ProviderHealth(), rateLimiter: RateLimiter = RateLimiter(),
-        consent: ConsentCache? = nil, rules: DeliveryMachine.Rules = DeliveryMachine.Rules(),
+        consent: ConsentCache, rules: DeliveryMachine.Rules = DeliveryMachine.Rules(),
         now: @escaping @Sendable () -> Date, logger: Logger
     ) {
         self.store = store
@@ -39,7 +39,7 @@ package struct Delivery: Sendable {
         self.leasing = leasing
         self.health = health
         self.rateLimiter = rateLimiter
-        self.consent = consent ?? ConsentCache(store: store)
+        self.consent = consent
         self.rules = rules
         self.now = now
         self.logger = logger
@@ -76,15 +76,29 @@ package struct Delivery: Sendable {
     ) async throws(StoreError) {
         var lease = lease
         let id = machine.communication.id
+        if !machine.communication.status.awaitsSending {
+            logger.notice("claimed after it was sent: no receipt in time, or not delivered; a later channel may take over")
+        }
         while true {
             let optedOut = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
                 try await consent.optedOut(of: machine.communication.clientID, at: now())
             }
             switch machine.next(optedOut: optedOut, providers: providers.states(health), at: now()) {
             case .send(let send):
-                guard let provider = providers.provider(named: send.provider, on: send.channel) else { return }
-                // The claim (or insert) made the lease fresh for the first attempt; a later one extends
-                // it, and stops if another sidecar took the work over meanwhile.
+                guard let provider = providers.provider(named: send.provider, on: send.channel) else {
+                    // The machine only names providers the registry listed; the lease hands the work on.
+                    logger.error("the delivery machine named an unknown provider", metadata: ["provider": "\(send.provider)"])
+                    return
+                }
+                // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
+                do { try await rateLimiter.acquire(provider.name) } catch { return }
+                // The wait may have been long: the client may have opted out meanwhile (the machine
+                // then skips the channel), and the lease is extended only now, so it cannot run out
+                // during the wait while this sidecar still means to send.
+                let stillAllowed = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                    !(try await consent.optedOut(of: machine.communication.clientID, at: now()).contains(send.channel))
+                }
+                guard stillAllowed else { continue }
                 if machine.communication.attempts.count > 0 {
                     lease = leasing.lease(from: now())
                     guard try await store.renew(id, lease: lease) else {
@@ -92,8 +106,6 @@ package struct Delivery: Sendable {
                         return
                     }
                 }
-                // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
-                do { try await rateLimiter.acquire(provider.name) } catch { return }
                 let riders = send.digest ? try await digestRiders(of: machine.communication, for: send, with: &companions, lease: lease) : []
                 let files = send.channel == .email ? try await attachments(of: [machine.communication] + riders, lease: lease, logger: logger) : []
                 let answer = await call(provider, for: send, machine: &machine, riders: riders, attachments: files)
@@ -128,8 +140,7 @@ package struct Delivery: Sendable {
                 let change = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
                     try await store.move(id, to: status, channel: nil, detail: reason, at: at)
                 }
-                if var change {
-                    change.error = reason
+                if let change {
                     machine.apply(change)
                     await events.publish(.status(change))
                 }

@@ -106,13 +106,6 @@ package struct DeliveryMachine: Sendable {
                 skips.append(skipped.reason ?? "\(channel.rawValue) skipped")
                 continue
             }
-            if optedOut.contains(channel) {
-                let attempt = Attempt.skipped(
-                    number: nextAttemptNumber, channel: channel, at: now, reason: "client opted out of \(channel.rawValue)"
-                )
-                communication.attempts.append(attempt)
-                return .skip(attempt)
-            }
             if let reason = Self.givenUp(channel: history) {
                 failures.append("\(channel.rawValue): \(reason)")
                 continue
@@ -136,6 +129,14 @@ package struct DeliveryMachine: Sendable {
             if usable.isEmpty {
                 failures.append("\(channel.rawValue): " + problems.joined(separator: "; "))
                 continue
+            }
+            // Only a channel that would otherwise be tried is skipped, so a failure keeps its reason.
+            if optedOut.contains(channel) {
+                let attempt = Attempt.skipped(
+                    number: nextAttemptNumber, channel: channel, at: now, reason: "client opted out of \(channel.rawValue)"
+                )
+                communication.attempts.append(attempt)
+                return .skip(attempt)
             }
             // Each usable provider once a round: an outage of one fails over to the next at once.
             if let provider = usable.first(where: { !called.contains(Self.key(channel, $0.name)) }) {
@@ -204,9 +205,8 @@ package struct DeliveryMachine: Sendable {
                 number: send.attempt, channel: send.channel, provider: send.provider, startedAt: startedAt,
                 latencyMilliseconds: latency, outcome: .sent, providerMessageID: receipt.providerMessageID, missingVariables: missingVariables
             )
+            // The status moves when the store says it did (`apply`): a cancel may have won the race.
             communication.attempts.append(attempt)
-            communication.status = .sent
-            communication.channelUsed = send.channel
             sentOn = send.channel
             let first = communication.decision.channels.first
             return Answer(attempt: attempt, movesTo: .sent, fellBackFrom: first != send.channel ? first : nil)
@@ -236,6 +236,11 @@ package struct DeliveryMachine: Sendable {
             }
             return answer
         }
+    }
+
+    /// A status change the store made for this communication (the move an attempt caused, or an end).
+    package mutating func apply(_ change: StatusChange) {
+        communication.apply(change)
     }
 
     /// A provider's report on a message it accepted for this communication: what to make of it.
@@ -307,12 +312,5 @@ package struct DeliveryMachine: Sendable {
 
     private static func key(_ channel: Channel, _ provider: String) -> String {
         "\(channel.rawValue)/\(provider)"
-    }
-}
-
-extension DeliveryMachine {
-    /// A status change the store made for this communication (the move an attempt caused, or an end).
-    package mutating func apply(_ change: StatusChange) {
-        communication.apply(change)
     }
 }

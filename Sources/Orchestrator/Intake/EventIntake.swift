@@ -25,12 +25,12 @@ package struct EventIntake: Sendable {
     private let logger: Logger
 
     package init(
-        store: any Store, events: any EngineEventSink, consent: ConsentCache? = nil, rules: DeliveryMachine.Rules = DeliveryMachine.Rules(),
+        store: any Store, events: any EngineEventSink, consent: ConsentCache, rules: DeliveryMachine.Rules = DeliveryMachine.Rules(),
         metrics: DeliveryMetrics = DeliveryMetrics(), now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.store = store
         self.events = events
-        self.consent = consent ?? ConsentCache(store: store)
+        self.consent = consent
         self.rules = rules
         self.metrics = metrics
         self.now = now

@@ -23,8 +23,10 @@ struct StatusMove {
         else {
             throw StoreError(.corruptRecord, "communication \(id) has a field this version cannot read")
         }
-        // Sent again on another channel is news (a fallback on silence), not a repeat.
-        let fallback = currentStatus == .sent && status == .sent && channel != nil && channel?.rawValue != channelUsed
+        // Sent again on another channel is news (a fallback on silence), not a repeat; so is a
+        // WhatsApp message delivered but never read that went out again on another channel.
+        let unanswered = currentStatus == .sent || (currentStatus == .delivered && channelUsed == Channel.whatsapp.rawValue)
+        let fallback = unanswered && status == .sent && channel != nil && channel?.rawValue != channelUsed
         guard currentStatus.canMove(to: status) || fallback else { return nil }
         // The channel that got the message through is the one the caller cares about; a later
         // receipt without a channel keeps it.
@@ -33,7 +35,8 @@ struct StatusMove {
             change: StatusChange(
                 communicationID: communicationID, planID: plan, clientID: client, status: status,
                 previousStatus: currentStatus, channel: channel, attempt: attempt?.number,
-                providerMessageID: attempt?.providerMessageID, error: attempt?.error, at: at,
+                // An end says why: the attempt's error, or the reason given for the move.
+                providerMessageID: attempt?.providerMessageID, error: attempt?.error ?? (status.isTerminal ? detail : nil), at: at,
                 messageType: MessageType(rawValue: messageType)
             )
         )

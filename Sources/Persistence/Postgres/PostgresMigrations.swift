@@ -146,6 +146,9 @@ enum PostgresMigrations {
             """,
             "ALTER TABLE communications ADD COLUMN origin text",
         ]),
+        // No schema change: attempts may now be `skipped` (no provider, the reason in `error`), which an
+        // older binary cannot read. Its name is what stops an older sidecar from opening this database.
+        Migration("0004_skipped_attempts", sql: ["SELECT 1"]),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

@@ -66,9 +66,7 @@ package final class PostgresStore: Store, Service {
     /// that notices may have been missed meanwhile.
     private func listen() async {
         let (channel, logger, forwarded, notices) = (notificationChannel, logger, forwarded.continuation, notices.continuation)
-        var subscribedBefore = false
         while !Task.isCancelled {
-            let resubscribing = subscribedBefore
             do {
                 try await client.withConnection { connection in
                     try await withThrowingDiscardingTaskGroup { group in
@@ -81,7 +79,8 @@ package final class PostgresStore: Store, Service {
                         }
                         group.addTask {
                             try await connection.listen(on: Self.preferencesChannel) { notifications in
-                                if resubscribing { notices.yield(.mayHaveMissed) }
+                                // Whatever was saved before this subscription, readers may hold copies of.
+                                notices.yield(.mayHaveMissed)
                                 for try await notification in notifications {
                                     guard let id = UUID(uuidString: notification.payload) else { continue }
                                     notices.yield(.saved(clientID: id))
@@ -94,7 +93,6 @@ package final class PostgresStore: Store, Service {
                 if Task.isCancelled { return }
                 logger.warning("listening for notifications failed; trying again", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             }
-            subscribedBefore = true
             try? await Task.sleep(for: .seconds(1))
         }
     }

@@ -20,6 +20,9 @@ enum SQLiteMigrations {
         Migration(sealing, sql: [sealedTables, everyCommunication, sealedCopy, sealedSwap]),
         Migration("0003_attachments_template_gaps", sql: [attachmentsTemplateGaps]),
         Migration("0004_conversations", sql: [conversations]),
+        // No schema change: attempts may now be `skipped` (no provider, the reason in `error`), which an
+        // older binary cannot read. Its name is what stops an older sidecar from opening this database.
+        Migration("0005_skipped_attempts", sql: ["SELECT 1"]),
     ]
 
     /// The one migration that runs Swift code besides its SQL.
