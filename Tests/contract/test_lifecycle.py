@@ -3,6 +3,7 @@ accepted left unanswered."""
 import json
 import os
 import subprocess
+import time
 
 import contract
 from conftest import communicate_params
@@ -154,6 +155,11 @@ def test_after_sigterm_every_request_read_gets_exactly_one_answer(start, ids):
     for i in range(20):
         process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids, wait=False)})
     process.terminate()
+    # Lines written from here on are read after the signal once the sidecar says it is stopping.
+    deadline = time.monotonic() + 10
+    while b"stopping" not in process.stderr_path.read_bytes():
+        assert time.monotonic() < deadline, "the sidecar never said it was stopping"
+        time.sleep(0.05)
     for i in range(20, 25):
         process.send({"jsonrpc": "2.0", "id": i, "method": "communicate", "params": communicate_params(ids)})
     assert process.wait() == 0, process.stderr()
