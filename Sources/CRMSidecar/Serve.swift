@@ -61,7 +61,7 @@ struct Serve: AsyncParsableCommand {
             leasing: leasing, renderer: renderer, providers: providers, health: health, consent: consent,
             sidePort: sidePortStatus, logger: logger
         )
-        let intake = EventIntake(store: store, events: events, consent: consent, rules: rules, logger: logger)
+        let intake = EventIntake(store: store, events: events, consent: consent, logger: logger)
         let webhooks = WebhookServer(
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },

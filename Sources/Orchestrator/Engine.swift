@@ -140,7 +140,7 @@ package struct Engine: Sendable {
     /// send that wins the race keeps the communication sent.)
     package func cancel(_ id: UUID) async throws(EngineError) -> CommunicationStatus {
         let current = try await communication(id: id)
-        guard case .finish(let status, let reason) = DeliveryMachine(current, rules: DeliveryMachine.Rules()).cancel() else {
+        guard case .finish(let status, let reason) = DeliveryMachine.cancel(current) else {
             return current.status
         }
         let at = now()

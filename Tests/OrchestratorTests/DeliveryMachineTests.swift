@@ -287,9 +287,8 @@ struct DeliveryMachineTests {
     func undeliveredFallsBack() throws {
         var simulation = Simulation([.sms, .email])
         _ = simulation.run()
-        let machine = DeliveryMachine(simulation.communication, rules: simulation.rules)
         let report = DeliveryReport(channel: .sms, providerMessageID: "twilio-1", status: .failed, at: Self.start.addingTimeInterval(5), error: "unreachable handset")
-        guard case .fallBack(let attempt) = machine.receipt(report) else {
+        guard case .fallBack(let attempt) = DeliveryMachine.receipt(report, for: simulation.communication) else {
             Issue.record("expected a fallback")
             return
         }
@@ -301,18 +300,18 @@ struct DeliveryMachineTests {
         #expect(simulation.communication.attempts.map(\.outcome) == [.sent, .failed, .sent])
 
         // The same report again, or any failure of the SMS send, changes nothing now: no second fallback.
-        let after = DeliveryMachine(simulation.communication, rules: simulation.rules)
-        #expect(after.receipt(report) == .ignore)
+        #expect(DeliveryMachine.receipt(report, for: simulation.communication) == .ignore)
         // A delivered receipt for either send is recorded as any receipt is.
-        #expect(after.receipt(DeliveryReport(channel: .sms, providerMessageID: "twilio-1", status: .delivered, at: Self.start)) == .move)
+        let delivered = DeliveryReport(channel: .sms, providerMessageID: "twilio-1", status: .delivered, at: Self.start)
+        #expect(DeliveryMachine.receipt(delivered, for: simulation.communication) == .move)
     }
 
     @Test("an undelivered receipt with no channel left fails the communication with the provider's word")
     func undeliveredOnLastChannel() {
         var simulation = Simulation([.sms])
         _ = simulation.run()
-        let machine = DeliveryMachine(simulation.communication, rules: simulation.rules)
-        #expect(machine.receipt(DeliveryReport(channel: .sms, providerMessageID: "twilio-1", status: .failed, at: Self.start)) == .move)
+        let report = DeliveryReport(channel: .sms, providerMessageID: "twilio-1", status: .failed, at: Self.start)
+        #expect(DeliveryMachine.receipt(report, for: simulation.communication) == .move)
     }
 
     // MARK: - Consent at every send
@@ -379,7 +378,7 @@ struct DeliveryMachineTests {
         var simulation = Simulation([.sms, .email])
         _ = simulation.run()
         let report = DeliveryReport(channel: .sms, providerMessageID: "twilio-1", status: .failed, at: Self.start, error: "unreachable handset")
-        guard case .fallBack(let attempt) = DeliveryMachine(simulation.communication, rules: simulation.rules).receipt(report) else {
+        guard case .fallBack(let attempt) = DeliveryMachine.receipt(report, for: simulation.communication) else {
             Issue.record("expected a fallback")
             return
         }
@@ -438,11 +437,11 @@ struct DeliveryMachineTests {
     func cancel() {
         var waiting = Simulation([.email], script: ["smtp": [Self.deferred]])
         #expect(waiting.round() == .retry(at: Self.start.addingTimeInterval(60), channel: .email, reason: "every provider of email failed for now"))
-        #expect(DeliveryMachine(waiting.communication, rules: waiting.rules).cancel() == .finish(.cancelled, reason: "cancelled by request"))
+        #expect(DeliveryMachine.cancel(waiting.communication) == .finish(.cancelled, reason: "cancelled by request"))
 
         var sent = Simulation([.email])
         _ = sent.run()
-        #expect(DeliveryMachine(sent.communication, rules: sent.rules).cancel() == .done)
+        #expect(DeliveryMachine.cancel(sent.communication) == .done)
     }
 
     @Test("an ended communication has nothing to do")

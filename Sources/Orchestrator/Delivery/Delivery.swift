@@ -91,14 +91,17 @@ package struct Delivery: Sendable {
                     return
                 }
                 // Waits its turn under the provider's rate limit rather than failing; only shutdown ends the wait.
-                do { try await rateLimiter.acquire(provider.name) } catch { return }
-                // The wait may have been long: the client may have opted out meanwhile (the machine
-                // then skips the channel), and the lease is extended only now, so it cannot run out
-                // during the wait while this sidecar still means to send.
-                let stillAllowed = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
-                    !(try await consent.optedOut(of: machine.communication.clientID, at: now()).contains(send.channel))
+                let waited: Bool
+                do { waited = try await rateLimiter.acquire(provider.name) } catch { return }
+                // A wait may have been long: the client may have opted out meanwhile (the machine then
+                // skips the channel). The lease is extended only after it, so it cannot run out during
+                // the wait while this sidecar still means to send.
+                if waited {
+                    let optedOut = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+                        try await consent.optedOut(of: machine.communication.clientID, at: now())
+                    }
+                    if optedOut.contains(send.channel) { continue }
                 }
-                guard stillAllowed else { continue }
                 if machine.communication.attempts.count > 0 {
                     lease = leasing.lease(from: now())
                     guard try await store.renew(id, lease: lease) else {

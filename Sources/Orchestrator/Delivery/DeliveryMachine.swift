@@ -243,8 +243,9 @@ package struct DeliveryMachine: Sendable {
         communication.apply(change)
     }
 
-    /// A provider's report on a message it accepted for this communication: what to make of it.
-    package func receipt(_ report: DeliveryReport) -> Receipt {
+    /// A provider's report on a message it accepted for `communication`: what to make of it. Needs
+    /// no rules and no round, so no machine: the side port asks it of the record as it stands.
+    package static func receipt(_ report: DeliveryReport, for communication: Communication) -> Receipt {
         guard report.status == .failed || report.status == .bounced else { return .move }
         // The failure of a send already fallen back from is history; its attempt says so.
         guard let sent = communication.attempts.last(where: { $0.outcome == .sent }), sent.providerMessageID == report.providerMessageID
@@ -256,14 +257,14 @@ package struct DeliveryMachine: Sendable {
         // Kept as a failed attempt that gives the channel up, as a refusal at send time would; the
         // work is due again at once and the next claim falls back.
         return .fallBack(Attempt(
-            number: nextAttemptNumber, channel: report.channel, provider: sent.provider, startedAt: report.at,
+            number: (communication.attempts.last?.number ?? 0) + 1, channel: report.channel, provider: sent.provider, startedAt: report.at,
             latencyMilliseconds: 0, outcome: .failed, providerMessageID: report.providerMessageID, errorCategory: .permanent,
             error: "not delivered: " + (report.error ?? "the provider reported a failure")
         ))
     }
 
-    /// The workflow asked to cancel: the communication ends, unless a provider has already taken it.
-    package func cancel(reason: String = "cancelled by request") -> Action {
+    /// The workflow asked to cancel `communication`: it ends, unless a provider has already taken it.
+    package static func cancel(_ communication: Communication, reason: String = "cancelled by request") -> Action {
         guard communication.status.awaitsSending else { return .done }
         return .finish(.cancelled, reason: reason)
     }

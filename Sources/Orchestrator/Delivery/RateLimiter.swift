@@ -39,12 +39,15 @@ package final class RateLimiter: Sendable {
         self.now = now
     }
 
-    /// Waits until `provider` may be sent another message, and takes that turn.
-    package func acquire(_ provider: String) async throws {
-        guard let limit = limits[provider] else { return }
+    /// Waits until `provider` may be sent another message, and takes that turn; whether it had to wait.
+    @discardableResult
+    package func acquire(_ provider: String) async throws -> Bool {
+        guard let limit = limits[provider] else { return false }
+        var waited = false
         while true {
             let wait = take(provider, limit: limit)
-            if wait <= 0 { return }
+            if wait <= 0 { return waited }
+            waited = true
             try await Task.sleep(for: .milliseconds(Int((wait * 1000).rounded(.up))))
         }
     }

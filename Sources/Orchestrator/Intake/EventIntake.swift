@@ -19,19 +19,17 @@ package struct EventIntake: Sendable {
     private let store: any Store
     private let events: any EngineEventSink
     private let consent: ConsentCache
-    private let rules: DeliveryMachine.Rules
     private let metrics: DeliveryMetrics
     private let now: @Sendable () -> Date
     private let logger: Logger
 
     package init(
-        store: any Store, events: any EngineEventSink, consent: ConsentCache, rules: DeliveryMachine.Rules = DeliveryMachine.Rules(),
+        store: any Store, events: any EngineEventSink, consent: ConsentCache,
         metrics: DeliveryMetrics = DeliveryMetrics(), now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.store = store
         self.events = events
         self.consent = consent
-        self.rules = rules
         self.metrics = metrics
         self.now = now
         self.logger = logger
@@ -55,7 +53,7 @@ package struct EventIntake: Sendable {
         }
         if report.status == .failed || report.status == .bounced {
             guard let communication = try await store.communication(id: id) else { return }
-            switch DeliveryMachine(communication, rules: rules).receipt(report) {
+            switch DeliveryMachine.receipt(report, for: communication) {
             case .ignore:
                 return
             case .fallBack(let attempt):

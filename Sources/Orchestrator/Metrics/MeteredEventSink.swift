@@ -5,9 +5,8 @@ package import Foundation
 /// sidecar that accepted the communication, so the counts across sidecars add up.
 ///
 /// A change is counted under its communication's message type, never under a made-up one: when
-/// the change does not carry it (one forwarded by another sidecar loses it on the way, as does
-/// the first `queued`/`scheduled` of `Engine.communicate` until it sets it), `communication` reads
-/// it from the store; without an answer the change is not counted.
+/// the change does not carry it (one forwarded by another sidecar loses it on the way),
+/// `communication` reads it from the store; without an answer the change is not counted.
 package struct MeteredEventSink: EngineEventSink {
     private let next: any EngineEventSink
     private let metrics: DeliveryMetrics
