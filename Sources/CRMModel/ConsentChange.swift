@@ -7,6 +7,8 @@ public struct ConsentChange: Sendable, Equatable, Codable {
     /// What said so: `sms_keyword`, `whatsapp_keyword`, `email_unsubscribe`.
     public var source: String
     public var at: Date
+    /// Its place in the store's event log, once written there.
+    public var seq: Int64? = nil
 
     public init(clientID: UUID, channel: Channel, source: String, at: Date) {
         self.clientID = clientID
@@ -17,6 +19,6 @@ public struct ConsentChange: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id"
-        case channel, source, at
+        case channel, source, at, seq
     }
 }

@@ -14,6 +14,8 @@ public struct InboundReply: Sendable, Equatable, Codable {
     public var intent: String
     public var selection: Int?
     public var at: Date
+    /// Its place in the store's event log, once written there.
+    public var seq: Int64? = nil
 
     public init(
         clientID: UUID?, communicationID: UUID?, channel: Channel, from: String, text: String, intent: String,
@@ -32,6 +34,6 @@ public struct InboundReply: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id"
         case communicationID = "communication_id"
-        case channel, from, text, intent, selection, at
+        case channel, from, text, intent, selection, at, seq
     }
 }

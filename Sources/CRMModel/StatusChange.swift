@@ -15,6 +15,8 @@ public struct StatusChange: Sendable, Equatable, Codable {
     public var at: Date
     /// For the metrics' labels; not part of the notification.
     public var messageType: MessageType? = nil
+    /// Its place in the store's event log, once written there.
+    public var seq: Int64? = nil
 
     public init(
         communicationID: UUID,
@@ -42,6 +44,14 @@ public struct StatusChange: Sendable, Equatable, Codable {
         self.at = at
     }
 
+    /// The first change of a communication just accepted: to `queued` or `scheduled`, from nothing.
+    public init(accepted communication: Communication) {
+        self.init(
+            communicationID: communication.id, planID: communication.planID, clientID: communication.clientID,
+            status: communication.status, previousStatus: nil, at: communication.createdAt, messageType: communication.messageType
+        )
+    }
+
     enum CodingKeys: String, CodingKey {
         case communicationID = "communication_id"
         case planID = "plan_id"
@@ -53,5 +63,6 @@ public struct StatusChange: Sendable, Equatable, Codable {
         case providerMessageID = "provider_message_id"
         case error
         case at
+        case seq
     }
 }

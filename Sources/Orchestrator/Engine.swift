@@ -77,9 +77,10 @@ package struct Engine: Sendable {
         let insertion = try await storing { () throws(StoreError) in
             try await store.insert(communication, attachments: request.attachments, leasedTo: lease, fingerprint: fingerprint)
         }
+        let accepted: StatusChange
         switch insertion {
-        case .inserted:
-            break
+        case .inserted(let change):
+            accepted = change
         case .existing(let id):
             // A repeat (a workflow node run again after a resume): the first request's
             // communication, as it stands, and nothing sent again.
@@ -87,10 +88,7 @@ package struct Engine: Sendable {
         case .conflict:
             throw .idempotencyConflict("idempotency_key was used before for a different request; use a new key for a new message")
         }
-        await events.publish(.status(StatusChange(
-            communicationID: communication.id, planID: request.planID, clientID: request.clientID,
-            status: communication.status, previousStatus: nil, at: createdAt, messageType: request.messageType
-        )))
+        await events.publish(.status(accepted))
         guard let lease else { return communication }
         guard wait else {
             sendLoop.handOver(communication, lease: lease)
@@ -163,6 +161,11 @@ package struct Engine: Sendable {
 
     package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {
         try await storing { () throws(StoreError) in try await store.communications(matching: query) }
+    }
+
+    /// The event log, a page at a time (`events.list`): what the workflow heard, or would have.
+    package func events(matching query: EventQuery) async throws(EngineError) -> [LoggedEvent] {
+        try await storing { () throws(StoreError) in try await store.events(matching: query) }
     }
 
     /// The client's stored preferences, or the defaults when none are stored, as the store has them now.

@@ -1,3 +1,5 @@
+package import CRMModel
+
 /// Where the engine reports events; the stdio server writes them as notifications.
 ///
 /// `publish` returns once the event is handed on, so an event is out before the response of the

@@ -7,11 +7,16 @@ package import Foundation
 package enum Idempotency {
     /// What a store did with a new communication.
     package enum Insertion: Sendable, Equatable {
-        case inserted
+        /// Stored, with its first status change logged.
+        case inserted(StatusChange)
         /// The key was used before for the same request: this is its communication, nothing written.
         case existing(UUID)
         /// The key was used before for a different request: nothing written.
         case conflict
+
+        package var isInserted: Bool {
+            if case .inserted = self { true } else { false }
+        }
     }
 
     /// A digest of everything the caller asked for: the same request repeated (a workflow node run

@@ -10,6 +10,10 @@ package import Foundation
 ///   backwards or repeat is ignored and reported as `nil`, so late and duplicate receipts are harmless.
 ///   The one repeat that is a change: `sent` again on another channel (a fallback on silence).
 /// - An attempt and the status change it causes are written in one transaction.
+/// - Every change the workflow hears of (a status change, an opt-out from a provider, an inbound
+///   reply) is also a row of the event log, written in the same transaction (a transactional
+///   outbox); the change comes back with its `seq`. `seq` numbers the log gaplessly in commit order,
+///   per database: a reader paging with `events(matching:)` never meets a smaller `seq` later.
 /// - Contact details and message content are stored sealed under the client's data key
 ///   (`FieldCipher`); without that key they read back empty, never as an error.
 /// - A communication is due work from its `decision.sendAt` until it is sent or ends; due work is
@@ -23,7 +27,7 @@ package protocol Store: Sendable {
     /// same transaction; a key already recorded writes nothing and answers which communication it
     /// belongs to, or that it was used for another request. Concurrent inserts with one key (several
     /// sidecars included) store exactly one communication. `attachments` are stored with it, in the
-    /// same transaction.
+    /// same transaction, and so is its first status change in the event log.
     @discardableResult
     func insert(
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
@@ -39,19 +43,21 @@ package protocol Store: Sendable {
     func communications(matching query: CommunicationQuery) async throws(StoreError) -> CommunicationPage
 
     /// Records an attempt and, when `status` goes forward from the current status, moves the
-    /// communication there.
+    /// communication there; the change, logged.
     func record(
         _ attempt: Attempt,
         for id: UUID,
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange?
 
-    /// Moves a communication to `status` when that goes forward; `nil` when it does not.
+    /// Moves a communication to `status` when that goes forward, and logs the change; `nil` when it
+    /// does not. `providerMessageID`: the message a receipt is about.
     func move(
         _ id: UUID,
         to status: CommunicationStatus,
         channel: Channel?,
         detail: String?,
+        providerMessageID: String?,
         at: Date
     ) async throws(StoreError) -> StatusChange?
 
@@ -87,13 +93,21 @@ package protocol Store: Sendable {
     /// When the client last wrote to us on `channel`.
     func lastInbound(from clientID: UUID, on channel: Channel) async throws(StoreError) -> Date?
 
-    /// Hands `event` to the sidecar that accepted communication `communicationID`, when that is another
-    /// process sharing this database and still listening; `false` when it is this process's to announce
-    /// (it accepted the communication, or nobody else could have).
-    func forward(_ event: Data, about communicationID: UUID?) async throws(StoreError) -> Bool
+    /// Stores a client's reply (its sender and text sealed) and logs it; nil when the provider's
+    /// message `providerMessageID` on that channel was stored before (a webhook sent again).
+    func receive(_ reply: InboundReply, providerMessageID: String) async throws(StoreError) -> InboundReply?
 
-    /// The events other sidecars forwarded to this one, as they arrive; finishes when the store closes.
-    func forwardedEvents() -> AsyncStream<Data>
+    /// Events of the log in `seq` order, filtered, a page at a time. Personal fields whose key was
+    /// shredded read back empty.
+    func events(matching query: EventQuery) async throws(StoreError) -> [LoggedEvent]
+
+    /// Wakes the sidecar that accepted communication `communicationID` to announce the logged event
+    /// `seq`, when that is another process sharing this database and still listening; `false` when
+    /// it is this process's to announce (it accepted the communication, or nobody else could have).
+    func forward(seq: Int64, about communicationID: UUID?) async throws(StoreError) -> Bool
+
+    /// The `seq`s other sidecars asked this one to announce, as they arrive; finishes when the store closes.
+    func forwardedEvents() -> AsyncStream<Int64>
 
     /// Preferences saved by other processes sharing the database, as they commit (PostgreSQL, through
     /// LISTEN/NOTIFY); finishes when the store closes, or at once where there is no such channel.
@@ -105,11 +119,16 @@ package protocol Store: Sendable {
     func preferences(for clientID: UUID) async throws(StoreError) -> ClientPreferences?
 
     /// Saves the client's preferences and audits the consent flags with `source`: what changed them
-    /// (`preferences.update`, `sms_keyword`, `email_unsubscribe`, ...).
-    func save(_ preferences: ClientPreferences, source: String) async throws(StoreError)
+    /// (`preferences.update`, `sms_keyword`, `email_unsubscribe`, ...); logs `announcing`, when given,
+    /// and returns it logged.
+    @discardableResult
+    func save(_ preferences: ClientPreferences, source: String, announcing: ConsentChange?) async throws(StoreError) -> ConsentChange?
 
     /// How many communications wait to be sent (queued or scheduled); for `crm_queue_size`.
     func queueSize() async throws(StoreError) -> Int
+
+    /// How many connections this process holds to the database now; for `crm_database_connections`.
+    func connectionCount() async throws(StoreError) -> Int
 
     /// Answers when the database does; for `health`.
     func ping() async throws(StoreError)
@@ -118,7 +137,25 @@ package protocol Store: Sendable {
 extension Store {
     /// Saves preferences the workflow set with `preferences.update`.
     package func save(_ preferences: ClientPreferences) async throws(StoreError) {
-        try await save(preferences, source: "preferences.update")
+        try await save(preferences, source: "preferences.update", announcing: nil)
+    }
+
+    /// Saves preferences with nothing for the workflow to hear of.
+    package func save(_ preferences: ClientPreferences, source: String) async throws(StoreError) {
+        try await save(preferences, source: source, announcing: nil)
+    }
+
+    /// A move that is no provider's receipt.
+    package func move(
+        _ id: UUID, to status: CommunicationStatus, channel: Channel?, detail: String?, at: Date
+    ) async throws(StoreError) -> StatusChange? {
+        try await move(id, to: status, channel: channel, detail: detail, providerMessageID: nil, at: at)
+    }
+
+    /// The logged event `seq`, as it was announced; nil when there is none (or this version cannot read it).
+    package func event(seq: Int64) async throws(StoreError) -> EngineEvent? {
+        guard let logged = try await events(matching: EventQuery(after: seq - 1, limit: 1)).first, logged.seq == seq else { return nil }
+        return EventColumns.event(logged, encoder: WireJSON.makeEncoder(), decoder: WireJSON.makeDecoder())
     }
 
     /// Inserts a communication without an idempotency key.

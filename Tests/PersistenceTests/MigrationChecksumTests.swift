@@ -18,6 +18,7 @@ struct MigrationChecksumTests {
         ("0003_attachments_template_gaps", "5b01223835542df5d0aa3941fc1bc171e35613fa6683db642e1be9eb6aa71d56"),
         ("0004_conversations", "465b0f3a0b4bbcf58251f07aed7784cd87f818aedd1ef72d29d737b19b4079fb"),
         ("0005_skipped_attempts", "85f1ac9983155ca0cd06f4aeddf84049143014cdb01303ec4dcad12093909f5e"),
+        ("0006_event_log", "fe91e54557d9b3325780df74d8a7c98e2589e26d78ca44754b3f56b2e7df4316"),
     ]
 
     /// The same for PostgreSQL.
@@ -26,6 +27,7 @@ struct MigrationChecksumTests {
         ("0002_attachments_template_gaps", "b29c3e079a7d375d5f6520b2238e4c8b0407e6a88120aa1e456c9366cabc51fa"),
         ("0003_conversations_origin", "3ba8c0a13a2087d121230a5d96a927820272bae733181f9eef3317ce7c79b284"),
         ("0004_skipped_attempts", "85f1ac9983155ca0cd06f4aeddf84049143014cdb01303ec4dcad12093909f5e"),
+        ("0005_event_log", "1326875affe7410f9e2f94d9946aec156b0bee4df6b099d2220eae6c17a83639"),
     ]
 
     static func ledger(of backend: StoreBackend) -> (shipped: [Migration], pins: [(name: String, checksum: String)], file: String) {

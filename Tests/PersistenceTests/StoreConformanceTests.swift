@@ -287,7 +287,7 @@ struct StoreConformanceTests {
             }
             let first = try keyed("node-7")
             let same = Data([1, 2, 3])
-            #expect(try await store.insert(first, attachments: [], leasedTo: nil, fingerprint: same) == .inserted)
+            #expect(try await store.insert(first, attachments: [], leasedTo: nil, fingerprint: same).isInserted)
             #expect(try await store.insert(try keyed("node-7"), attachments: [], leasedTo: nil, fingerprint: same) == .existing(first.id))
             #expect(try await store.insert(try keyed("node-7"), attachments: [], leasedTo: nil, fingerprint: Data([9])) == .conflict)
 
@@ -299,8 +299,8 @@ struct StoreConformanceTests {
                 return try await group.reduce(into: [Idempotency.Insertion]()) { $0.append($1) }
             }
             let inserted = racing.filter { item in outcomes.contains(.existing(item.id)) }
-            #expect(outcomes.filter { $0 == .inserted }.count == 1)
-            #expect(inserted.count == 1 && outcomes.filter { $0 != .inserted }.allSatisfy { $0 == .existing(inserted[0].id) })
+            #expect(outcomes.filter(\.isInserted).count == 1)
+            #expect(inserted.count == 1 && outcomes.filter { !$0.isInserted }.allSatisfy { $0 == .existing(inserted[0].id) })
             let stored = try await store.communications(matching: CommunicationQuery(limit: 100)).items.map(\.id)
             #expect(stored.count == 2)
         }

@@ -69,10 +69,7 @@ package struct EventIntake: Sendable {
                 break
             }
         }
-        try await move(id, to: report.status, channel: report.channel, detail: report.error, at: report.at) { change in
-            change.providerMessageID = report.providerMessageID
-            change.error = report.error
-        }
+        try await move(id, to: report.status, channel: report.channel, detail: report.error, providerMessageID: report.providerMessageID, at: report.at)
     }
 
     /// An email's tracking pixel was fetched.
@@ -112,30 +109,37 @@ package struct EventIntake: Sendable {
             return
         }
         let intent = ReplyIntent.classify(message.text)
-        try await announce(.inbound(InboundReply(
+        let reply = InboundReply(
             clientID: clients.first, communicationID: latest, channel: message.channel, from: message.from,
             text: message.text, intent: intent.kind.rawValue, selection: intent.selection, at: message.at
-        )), about: latest)
+        )
+        // Stored (and logged) before the webhook is answered: a reply that comes while no workflow
+        // listens is listed later. A provider's retry of the same message is stored and announced once.
+        guard let stored = try await store.receive(reply, providerMessageID: message.providerMessageID) else { return }
+        try await announce(.inbound(stored), about: latest)
     }
 
-    /// Announces the events other sidecars forwarded to this one, until the store stops delivering them.
+    /// Announces the events other sidecars asked this one to, until the store stops delivering
+    /// them: each is read back from the log by its seq.
     package func relayForwarded() async {
-        let decoder = WireJSON.makeDecoder()
-        for await payload in store.forwardedEvents() {
-            guard let event = try? decoder.decode(EngineEvent.self, from: payload) else {
-                logger.warning("a forwarded event this version cannot read was dropped")
-                continue
+        for await seq in store.forwardedEvents() {
+            do {
+                guard let event = try await store.event(seq: seq) else {
+                    logger.warning("a forwarded event this version cannot read was not announced; events.list has it", metadata: ["seq": "\(seq)"])
+                    continue
+                }
+                await events.publish(event)
+            } catch {
+                logger.warning("a forwarded event could not be read; events.list has it", metadata: ["seq": "\(seq)", "error": "\(error.description)"])
             }
-            await events.publish(event)
         }
     }
 
     private func move(
-        _ id: UUID, to status: CommunicationStatus, channel: Channel, detail: String?, at: Date,
-        completing complete: (inout StatusChange) -> Void = { _ in }
+        _ id: UUID, to status: CommunicationStatus, channel: Channel, detail: String?, providerMessageID: String? = nil, at: Date
     ) async throws(StoreError) {
-        guard var change = try await store.move(id, to: status, channel: channel, detail: detail, at: at) else { return }
-        complete(&change)
+        guard let change = try await store.move(id, to: status, channel: channel, detail: detail, providerMessageID: providerMessageID, at: at)
+        else { return }
         if status == .delivered, let sent = try await store.communication(id: id)?.events.last(where: { $0.status == .sent }) {
             metrics.delivered(on: channel, after: at.timeIntervalSince(sent.at))
         }
@@ -150,19 +154,20 @@ package struct EventIntake: Sendable {
         preferences.setOptedOut(optedOut, of: channel)
         let savedAt = now()
         preferences.updatedAt = savedAt
-        try await store.save(preferences, source: source)
+        // Opting back in is recorded (and audited) but has no notification of its own.
+        let change = optedOut ? ConsentChange(clientID: clientID, channel: channel, source: source, at: savedAt) : nil
+        let logged = try await store.save(preferences, source: source, announcing: change)
         consent.remember(preferences, readAt: savedAt)
         logger.notice(optedOut ? "client opted out" : "client opted back in", metadata: [
             "client.id": "\(clientID)", "channel": "\(channel.rawValue)", "source": "\(source)",
         ])
-        // Opting back in is recorded (and audited) but has no notification of its own.
-        guard optedOut else { return }
-        try await announce(.optedOut(ConsentChange(clientID: clientID, channel: channel, source: source, at: preferences.updatedAt ?? now())), about: communicationID)
+        if let logged { try await announce(.optedOut(logged), about: communicationID) }
     }
 
+    /// Announces a logged event live: on this sidecar's stdout, or on that of the sidecar that
+    /// accepted the communication, when it is another one still running.
     private func announce(_ event: EngineEvent, about communicationID: UUID?) async throws(StoreError) {
-        let payload = (try? WireJSON.makeEncoder().encode(event)) ?? Data()
-        if try await store.forward(payload, about: communicationID) { return }
+        if let seq = event.seq, try await store.forward(seq: seq, about: communicationID) { return }
         await events.publish(event)
     }
 }

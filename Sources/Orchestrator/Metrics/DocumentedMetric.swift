@@ -48,7 +48,7 @@ package struct DocumentedMetric: Sendable {
     )
     package static let databaseConnections = DocumentedMetric(
         name: "crm_database_connections", kind: .gauge,
-        help: "Connections the store holds open to its database, read at each scrape; NaN when the store cannot tell."
+        help: "Connections this sidecar holds open to its database (SQLite: its one writer), read at each scrape; NaN while the database does not answer."
     )
 
     package static let all: [DocumentedMetric] = [

@@ -16,7 +16,7 @@ struct StatusMove {
     /// nil when the move would not go forward (a late, repeated or backward receipt).
     static func plan(
         id: String, planID: String, clientID: String, messageType: String, current: String, channelUsed: String?,
-        to status: CommunicationStatus, channel: Channel?, attempt: Attempt?, detail: String?, at: Date
+        to status: CommunicationStatus, channel: Channel?, attempt: Attempt?, detail: String?, providerMessageID: String? = nil, at: Date
     ) throws(StoreError) -> StatusMove? {
         guard let currentStatus = CommunicationStatus(rawValue: current),
             let communicationID = UUID(uuidString: id), let plan = UUID(uuidString: planID), let client = UUID(uuidString: clientID)
@@ -36,7 +36,7 @@ struct StatusMove {
                 communicationID: communicationID, planID: plan, clientID: client, status: status,
                 previousStatus: currentStatus, channel: channel, attempt: attempt?.number,
                 // An end says why: the attempt's error, or the reason given for the move.
-                providerMessageID: attempt?.providerMessageID, error: attempt?.error ?? (status.isTerminal ? detail : nil), at: at,
+                providerMessageID: attempt?.providerMessageID ?? providerMessageID, error: attempt?.error ?? (status.isTerminal ? detail : nil), at: at,
                 messageType: MessageType(rawValue: messageType)
             )
         )

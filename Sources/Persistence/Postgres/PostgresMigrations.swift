@@ -149,6 +149,44 @@ enum PostgresMigrations {
         // No schema change: attempts may now be `skipped` (no provider, the reason in `error`), which an
         // older binary cannot read. Its name is what stops an older sidecar from opening this database.
         Migration("0004_skipped_attempts", sql: ["SELECT 1"]),
+        // As SQLite's 0006: the event log. A sequence would not do: its values are taken at insert
+        // and can commit out of order, so a reader paging by seq could pass one that commits later
+        // and miss it for ever. Instead every event-writing transaction takes the next number from
+        // `event_counter` as its last statement, holding the row's lock until it commits: seq order
+        // is commit order, and a rolled-back transaction gives its number back (no gaps).
+        Migration("0005_event_log", sql: [
+            "CREATE TABLE event_counter (id integer PRIMARY KEY CHECK (id = 1), last bigint NOT NULL)",
+            "INSERT INTO event_counter (id, last) VALUES (1, 0)",
+            """
+            CREATE TABLE events (
+              seq bigint PRIMARY KEY,
+              method text NOT NULL,
+              communication_id text,
+              client_id text,
+              key_id text,
+              params text NOT NULL,
+              personal bytea,
+              personal_id text,
+              at bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX events_by_communication ON events (communication_id, seq) WHERE communication_id IS NOT NULL",
+            "CREATE INDEX events_by_client ON events (client_id, seq) WHERE client_id IS NOT NULL",
+            "CREATE INDEX events_by_time ON events (at)",
+            """
+            CREATE TABLE inbound_messages (
+              channel text NOT NULL,
+              provider_message_id text NOT NULL,
+              client_id text,
+              communication_id text,
+              intent text NOT NULL,
+              received_at bigint NOT NULL,
+              seq bigint,
+              PRIMARY KEY (channel, provider_message_id)
+            )
+            """,
+            "CREATE INDEX inbound_messages_by_client ON inbound_messages (client_id, received_at) WHERE client_id IS NOT NULL",
+        ]),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

@@ -20,7 +20,7 @@ package final class PostgresStore: Store, Service {
     /// This sidecar's name among those sharing the database: written on what it accepts, and the
     /// channel it listens on for events meant for it.
     private let instance: String
-    private let forwarded: (stream: AsyncStream<Data>, continuation: AsyncStream<Data>.Continuation)
+    private let forwarded: (stream: AsyncStream<Int64>, continuation: AsyncStream<Int64>.Continuation)
     private let notices: (stream: AsyncStream<PreferencesNotice>, continuation: AsyncStream<PreferencesNotice>.Continuation)
 
     /// `instance`: letters, digits and underscores (a PostgreSQL channel name), at most 40 characters.
@@ -28,7 +28,10 @@ package final class PostgresStore: Store, Service {
         configuration: PostgresConfiguration, cipher: FieldCipher, instance: String = PostgresStore.randomInstance(),
         logger: Logger, deadline: Duration = .seconds(5)
     ) {
-        self.client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        var client = configuration.client
+        // Names this sidecar's connections in pg_stat_activity: for operators, and for `connectionCount`.
+        client.options.additionalStartupParameters.append(("application_name", Self.applicationName(of: instance)))
+        self.client = PostgresClient(configuration: client, backgroundLogger: logger)
         self.cipher = cipher
         self.instance = instance
         self.logger = logger
@@ -73,7 +76,8 @@ package final class PostgresStore: Store, Service {
                         group.addTask {
                             try await connection.listen(on: channel) { notifications in
                                 for try await notification in notifications {
-                                    forwarded.yield(Data(notification.payload.utf8))
+                                    guard let seq = Int64(notification.payload) else { continue }
+                                    forwarded.yield(seq)
                                 }
                             }
                         }
@@ -152,7 +156,9 @@ package final class PostgresStore: Store, Service {
                     ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
                     """, logger: logger)
             }
-            return .inserted
+            var change = StatusChange(accepted: communication)
+            change.seq = try await Self.log(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+            return .inserted(change)
         }
     }
 
@@ -312,10 +318,73 @@ package final class PostgresStore: Store, Service {
         }
     }
 
-    /// NOTIFY on the accepting sidecar's channel. A payload is at most 8000 bytes in PostgreSQL; a
-    /// larger event is announced here rather than lost.
-    package func forward(_ event: Data, about communicationID: UUID?) async throws(StoreError) -> Bool {
-        guard let communicationID, event.count < 8000, let payload = String(data: event, encoding: .utf8) else { return false }
+    package func receive(_ reply: InboundReply, providerMessageID: String) async throws(StoreError) -> InboundReply? {
+        let (cipher, encoder) = (self.cipher, self.encoder)
+        let (channel, client, communication, at) = (
+            reply.channel.rawValue, reply.clientID?.key, reply.communicationID?.key, reply.at.millisecondsSince1970
+        )
+        return try await transaction { connection, logger -> InboundReply? in
+            // A webhook sent again waits here for the first one's transaction, then stores nothing.
+            let stored = try await connection.query("""
+                INSERT INTO inbound_messages (channel, provider_message_id, client_id, communication_id, intent, received_at)
+                VALUES (\(channel), \(providerMessageID), \(client), \(communication), \(reply.intent), \(at))
+                ON CONFLICT (channel, provider_message_id) DO NOTHING RETURNING channel
+                """, logger: logger).collect()
+            guard !stored.isEmpty else { return nil }
+            var logged = reply
+            let seq = try await Self.log(.inbound(reply), at: reply.at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+            logged.seq = seq
+            try await connection.query(
+                "UPDATE inbound_messages SET seq = \(seq) WHERE channel = \(channel) AND provider_message_id = \(providerMessageID)",
+                logger: logger
+            )
+            return logged
+        }
+    }
+
+    package func events(matching query: EventQuery) async throws(StoreError) -> [LoggedEvent] {
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 256, interpolationCount: 5)
+        sql.appendLiteral("SELECT seq, method, key_id, params, personal, personal_id FROM events WHERE seq > ")
+        sql.appendInterpolation(query.after)
+        if let kinds = query.kinds {
+            sql.appendLiteral(" AND method = ANY(")
+            sql.appendInterpolation(kinds.sorted())
+            sql.appendLiteral(")")
+        }
+        if let communicationID = query.communicationID {
+            sql.appendLiteral(" AND communication_id = ")
+            sql.appendInterpolation(communicationID.key)
+        }
+        if let clientID = query.clientID {
+            sql.appendLiteral(" AND client_id = ")
+            sql.appendInterpolation(clientID.key)
+        }
+        sql.appendLiteral(" ORDER BY seq LIMIT ")
+        sql.appendInterpolation(query.limit)
+        let statement = PostgresQuery(stringInterpolation: sql)
+        let (cipher, decoder) = (self.cipher, self.decoder)
+        return try await connection { connection, logger in
+            var keys: [String: ClientKey?] = [:]
+            var events: [LoggedEvent] = []
+            for row in try await connection.query(statement, logger: logger).collect() {
+                let (seq, method, keyID, params, personal, personalID) = try row.decode((Int64, String, String?, String, Data?, String?).self)
+                var key: ClientKey?
+                if let keyID {
+                    if keys[keyID] == nil { keys[keyID] = try await Self.clientKey(keyID, cipher: cipher, on: connection, logger: logger) }
+                    key = keys[keyID] ?? nil
+                }
+                events.append(try EventColumns.logged(
+                    seq: seq, method: method, params: params, personal: personal, personalID: personalID, key: key, decoder: decoder
+                ))
+            }
+            return events
+        }
+    }
+
+    /// NOTIFY on the accepting sidecar's channel, with the seq of the logged event to announce: a
+    /// wake-up, not the only copy (the event is in the log whether or not anyone hears it).
+    package func forward(seq: Int64, about communicationID: UUID?) async throws(StoreError) -> Bool {
+        guard let communicationID else { return false }
         let (id, instance) = (communicationID.key, self.instance)
         return try await connection { connection, logger in
             var origin: String?
@@ -325,12 +394,12 @@ package final class PostgresStore: Store, Service {
                 origin = value
             }
             guard let origin, origin != instance else { return false }
-            try await connection.query("SELECT pg_notify(\(Self.notificationChannel(of: origin)), \(payload))", logger: logger)
+            try await connection.query("SELECT pg_notify(\(Self.notificationChannel(of: origin)), \(String(seq)))", logger: logger)
             return true
         }
     }
 
-    package func forwardedEvents() -> AsyncStream<Data> { forwarded.stream }
+    package func forwardedEvents() -> AsyncStream<Int64> { forwarded.stream }
 
     package func preferencesNotices() -> AsyncStream<PreferencesNotice> { notices.stream }
 
@@ -401,7 +470,7 @@ package final class PostgresStore: Store, Service {
         for id: UUID,
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange? {
-        let key = id.key
+        let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
         let columns = AttemptColumns(attempt)
         return try await transaction { connection, logger -> StatusChange? in
             try await connection.query("""
@@ -414,9 +483,9 @@ package final class PostgresStore: Store, Service {
                 """, logger: logger)
             guard let status else { return nil }
             return try await Self.move(
-                key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error,
+                key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error, providerMessageID: nil,
                 at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000),
-                on: connection, logger: logger
+                cipher: cipher, encoder: encoder, on: connection, logger: logger
             )
         }
     }
@@ -426,11 +495,15 @@ package final class PostgresStore: Store, Service {
         to status: CommunicationStatus,
         channel: CRMModel.Channel?,
         detail: String?,
+        providerMessageID: String?,
         at: Date
     ) async throws(StoreError) -> StatusChange? {
-        let key = id.key
+        let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
         return try await transaction { connection, logger in
-            try await Self.move(key, to: status, channel: channel, attempt: nil, detail: detail, at: at, on: connection, logger: logger)
+            try await Self.move(
+                key, to: status, channel: channel, attempt: nil, detail: detail, providerMessageID: providerMessageID, at: at,
+                cipher: cipher, encoder: encoder, on: connection, logger: logger
+            )
         }
     }
 
@@ -443,9 +516,10 @@ package final class PostgresStore: Store, Service {
         }
     }
 
-    package func save(_ preferences: ClientPreferences, source: String) async throws(StoreError) {
+    package func save(_ preferences: ClientPreferences, source: String, announcing: ConsentChange?) async throws(StoreError) -> ConsentChange? {
         let row = try PreferencesColumns(preferences, encoder: encoder)
-        try await transaction { connection, logger in
+        let (cipher, encoder) = (self.cipher, self.encoder)
+        return try await transaction { connection, logger -> ConsentChange? in
             try await connection.query("""
                 INSERT INTO client_preferences
                   (client_id, preferred_channels, timezone, quiet_hours_start, quiet_hours_end, opt_out_email,
@@ -467,6 +541,9 @@ package final class PostgresStore: Store, Service {
             // Delivered at commit, to every sidecar listening (this one too): the next send to the
             // client anywhere reads the change.
             try await connection.query("SELECT pg_notify(\(Self.preferencesChannel), \(preferences.clientID.uuidString))", logger: logger)
+            guard var change = announcing else { return nil }
+            change.seq = try await Self.log(.optedOut(change), at: change.at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+            return change
         }
     }
 
@@ -475,6 +552,18 @@ package final class PostgresStore: Store, Service {
             let rows = try await connection.query(
                 "SELECT count(*) FROM communications WHERE status IN ('pending', 'queued', 'scheduled')", logger: logger
             )
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
+    private static func applicationName(of instance: String) -> String { "crm-sidecar/\(instance)" }
+
+    /// This sidecar's connections as the server counts them (the pool opens and closes them with load).
+    package func connectionCount() async throws(StoreError) -> Int {
+        let name = Self.applicationName(of: instance)
+        return try await connection { connection, logger in
+            let rows = try await connection.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = \(name)", logger: logger)
             for try await count in rows.decode(Int64.self) { return Int(count) }
             return 0
         }
@@ -547,7 +636,10 @@ package final class PostgresStore: Store, Service {
         channel: CRMModel.Channel?,
         attempt: Attempt?,
         detail: String?,
+        providerMessageID: String?,
         at: Date,
+        cipher: FieldCipher,
+        encoder: JSONEncoder,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> StatusChange? {
@@ -559,7 +651,7 @@ package final class PostgresStore: Store, Service {
             id: key, planID: row["plan_id"].decode(String.self), clientID: row["client_id"].decode(String.self),
             messageType: row["message_type"].decode(String.self),
             current: row["status"].decode(String.self), channelUsed: row["channel_used"].decode(String?.self),
-            to: status, channel: channel, attempt: attempt, detail: detail, at: at
+            to: status, channel: channel, attempt: attempt, detail: detail, providerMessageID: providerMessageID, at: at
         ) else { return nil }
         let millis = at.millisecondsSince1970
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
@@ -571,7 +663,33 @@ package final class PostgresStore: Store, Service {
             WHERE id = \(key)
             """, logger: logger)
         try await insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, on: connection, logger: logger)
-        return move.change
+        var change = move.change
+        change.seq = try await log(.status(change), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+        return change
+    }
+
+    /// Appends `event` to the log; its `seq`. Call it as the transaction's last statement: the
+    /// counter row it updates stays locked until the transaction ends, so every other event-writing
+    /// transaction (in any sidecar) waits for this one to commit before it takes the next number.
+    /// That is what makes seq order commit order; the shorter the wait, the better.
+    private static func log(
+        _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int64 {
+        var sealer: (id: String, key: ClientKey)?
+        if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
+            sealer = (keyID, try await clientKey(creatingFor: keyID, cipher: cipher, on: connection, logger: logger))
+        }
+        let row = try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder)
+        // The casts: INSERT ... SELECT resolves untyped binds (a nil) as text before it meets the columns.
+        let rows = try await connection.query("""
+            WITH next AS (UPDATE event_counter SET last = last + 1 WHERE id = 1 RETURNING last)
+            INSERT INTO events (seq, method, communication_id, client_id, key_id, params, personal, personal_id, at)
+            SELECT last, \(row.method)::text, \(row.communicationID)::text, \(row.clientID)::text, \(row.keyID)::text,
+              \(row.params)::text, \(row.personal)::bytea, \(row.personalID)::text, \(row.at)::bigint FROM next
+            RETURNING seq
+            """, logger: logger)
+        for try await seq in rows.decode(Int64.self) { return seq }
+        throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing")
     }
 
     private static func insert(_ event: StatusEventColumns, for key: String, on connection: PostgresConnection, logger: Logger) async throws {

@@ -23,6 +23,7 @@ enum SQLiteMigrations {
         // No schema change: attempts may now be `skipped` (no provider, the reason in `error`), which an
         // older binary cannot read. Its name is what stops an older sidecar from opening this database.
         Migration("0005_skipped_attempts", sql: ["SELECT 1"]),
+        Migration("0006_event_log", sql: [eventLog]),
     ]
 
     /// The one migration that runs Swift code besides its SQL.
@@ -132,6 +133,40 @@ enum SQLiteMigrations {
           last_inbound_at INTEGER NOT NULL,
           PRIMARY KEY (client_id, channel)
         );
+        """
+
+    // The event log (a transactional outbox): every notification, written with the change it
+    // announces. AUTOINCREMENT so a seq is never handed out twice, even once retention has deleted
+    // the newest rows; SQLite has one writer at a time, so seq order is commit order. Inbound replies
+    // are kept by their provider's message id, so a webhook sent again is stored once; their sender
+    // and text live sealed in their event.
+    private static let eventLog = """
+        CREATE TABLE events (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          method TEXT NOT NULL,
+          communication_id TEXT,
+          client_id TEXT,
+          key_id TEXT,
+          params TEXT NOT NULL,
+          personal BLOB,
+          personal_id TEXT,
+          at INTEGER NOT NULL
+        );
+        CREATE INDEX events_by_communication ON events (communication_id, seq) WHERE communication_id IS NOT NULL;
+        CREATE INDEX events_by_client ON events (client_id, seq) WHERE client_id IS NOT NULL;
+        CREATE INDEX events_by_time ON events (at);
+
+        CREATE TABLE inbound_messages (
+          channel TEXT NOT NULL,
+          provider_message_id TEXT NOT NULL,
+          client_id TEXT,
+          communication_id TEXT,
+          intent TEXT NOT NULL,
+          received_at INTEGER NOT NULL,
+          seq INTEGER,
+          PRIMARY KEY (channel, provider_message_id)
+        );
+        CREATE INDEX inbound_messages_by_client ON inbound_messages (client_id, received_at) WHERE client_id IS NOT NULL;
         """
 
     /// Seals contact details and context under per-client keys, adds the client key, contact,

@@ -86,7 +86,9 @@ package final class SQLiteStore: Store {
                     arguments: [idempotencyKey, fingerprint ?? Data(), row.id, row.createdAt]
                 )
             }
-            return .inserted
+            var change = StatusChange(accepted: communication)
+            change.seq = try Self.log(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, in: db)
+            return .inserted(change)
         }
     }
 
@@ -233,10 +235,68 @@ package final class SQLiteStore: Store {
         }
     }
 
-    /// One process per SQLite file announces everything itself.
-    package func forward(_ event: Data, about communicationID: UUID?) async throws(StoreError) -> Bool { false }
+    package func receive(_ reply: InboundReply, providerMessageID: String) async throws(StoreError) -> InboundReply? {
+        let (cipher, encoder) = (self.cipher, self.encoder)
+        return try await write { db -> InboundReply? in
+            try db.execute(
+                sql: """
+                    INSERT INTO inbound_messages (channel, provider_message_id, client_id, communication_id, intent, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, provider_message_id) DO NOTHING
+                    """,
+                arguments: [
+                    reply.channel.rawValue, providerMessageID, reply.clientID?.key, reply.communicationID?.key, reply.intent,
+                    reply.at.millisecondsSince1970,
+                ]
+            )
+            guard db.changesCount == 1 else { return nil }
+            var logged = reply
+            logged.seq = try Self.log(.inbound(reply), at: reply.at, cipher: cipher, encoder: encoder, in: db)
+            try db.execute(
+                sql: "UPDATE inbound_messages SET seq = ? WHERE channel = ? AND provider_message_id = ?",
+                arguments: [logged.seq, reply.channel.rawValue, providerMessageID]
+            )
+            return logged
+        }
+    }
 
-    package func forwardedEvents() -> AsyncStream<Data> { AsyncStream { $0.finish() } }
+    package func events(matching query: EventQuery) async throws(StoreError) -> [LoggedEvent] {
+        var sql = "SELECT seq, method, key_id, params, personal, personal_id FROM events WHERE seq > ?"
+        var arguments: StatementArguments = [query.after]
+        if let kinds = query.kinds {
+            sql += " AND method IN (\(kinds.map { _ in "?" }.joined(separator: ", ")))"
+            arguments += StatementArguments(kinds.sorted())
+        }
+        if let communicationID = query.communicationID {
+            sql += " AND communication_id = ?"
+            arguments += [communicationID.key]
+        }
+        if let clientID = query.clientID {
+            sql += " AND client_id = ?"
+            arguments += [clientID.key]
+        }
+        sql += " ORDER BY seq LIMIT ?"
+        arguments += [query.limit]
+        let (cipher, decoder) = (self.cipher, self.decoder)
+        return try await read { [sql, arguments] db in
+            var keys: [String: ClientKey?] = [:]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                var key: ClientKey?
+                if let keyID: String = row["key_id"] {
+                    if keys[keyID] == nil { keys[keyID] = try Self.clientKey(keyID, cipher: cipher, in: db) }
+                    key = keys[keyID] ?? nil
+                }
+                return try EventColumns.logged(
+                    seq: row["seq"], method: row["method"], params: row["params"], personal: row["personal"],
+                    personalID: row["personal_id"], key: key, decoder: decoder
+                )
+            }
+        }
+    }
+
+    /// One process per SQLite file announces everything itself.
+    package func forward(seq: Int64, about communicationID: UUID?) async throws(StoreError) -> Bool { false }
+
+    package func forwardedEvents() -> AsyncStream<Int64> { AsyncStream { $0.finish() } }
 
     /// None: SQLite has no channel between processes; readers keep their copies briefly instead.
     package func preferencesNotices() -> AsyncStream<PreferencesNotice> { AsyncStream { $0.finish() } }
@@ -301,7 +361,7 @@ package final class SQLiteStore: Store {
         for id: UUID,
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange? {
-        let key = id.key
+        let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
         let columns = AttemptColumns(attempt)
         return try await write { db -> StatusChange? in
             try db.execute(
@@ -315,8 +375,8 @@ package final class SQLiteStore: Store {
             )
             guard let status else { return nil }
             return try Self.move(
-                key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error,
-                at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000), in: db
+                key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error, providerMessageID: nil,
+                at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000), cipher: cipher, encoder: encoder, in: db
             )
         }
     }
@@ -326,11 +386,15 @@ package final class SQLiteStore: Store {
         to status: CommunicationStatus,
         channel: Channel?,
         detail: String?,
+        providerMessageID: String?,
         at: Date
     ) async throws(StoreError) -> StatusChange? {
-        let key = id.key
+        let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
         return try await write { db in
-            try Self.move(key, to: status, channel: channel, attempt: nil, detail: detail, at: at, in: db)
+            try Self.move(
+                key, to: status, channel: channel, attempt: nil, detail: detail, providerMessageID: providerMessageID, at: at,
+                cipher: cipher, encoder: encoder, in: db
+            )
         }
     }
 
@@ -343,10 +407,10 @@ package final class SQLiteStore: Store {
         }
     }
 
-    package func save(_ preferences: ClientPreferences, source: String) async throws(StoreError) {
+    package func save(_ preferences: ClientPreferences, source: String, announcing: ConsentChange?) async throws(StoreError) -> ConsentChange? {
         let columns = try PreferencesColumns(preferences, encoder: encoder)
-        let arguments = columns.arguments
-        try await write { db in
+        let (arguments, cipher, encoder) = (columns.arguments, self.cipher, self.encoder)
+        return try await write { db -> ConsentChange? in
             try db.execute(
                 sql: """
                     INSERT INTO client_preferences
@@ -366,6 +430,9 @@ package final class SQLiteStore: Store {
                 sql: "INSERT INTO audit_log (at, action, client_id, detail) VALUES (?, 'preferences.saved', ?, ?)",
                 arguments: [columns.updatedAt, columns.clientID, columns.auditDetail(source: source)]
             )
+            guard var change = announcing else { return nil }
+            change.seq = try Self.log(.optedOut(change), at: change.at, cipher: cipher, encoder: encoder, in: db)
+            return change
         }
     }
 
@@ -374,6 +441,10 @@ package final class SQLiteStore: Store {
             try Int.fetchOne(db, sql: "SELECT count(*) FROM communications WHERE status IN ('pending', 'queued', 'scheduled')") ?? 0
         }
     }
+
+    /// The one writer connection: readers are opened and closed by GRDB as reads come and go, and
+    /// it does not say how many are open.
+    package func connectionCount() async throws(StoreError) -> Int { 1 }
 
     package func ping() async throws(StoreError) {
         try await read { db in _ = try Int.fetchOne(db, sql: "SELECT 1") }
@@ -432,7 +503,10 @@ package final class SQLiteStore: Store {
         channel: Channel?,
         attempt: Attempt?,
         detail: String?,
+        providerMessageID: String?,
         at: Date,
+        cipher: FieldCipher,
+        encoder: JSONEncoder,
         in db: Database
     ) throws -> StatusChange? {
         guard let row = try Row.fetchOne(
@@ -441,7 +515,7 @@ package final class SQLiteStore: Store {
         guard let move = try StatusMove.plan(
             id: key, planID: row["plan_id"], clientID: row["client_id"], messageType: row["message_type"],
             current: row["status"], channelUsed: row["channel_used"],
-            to: status, channel: channel, attempt: attempt, detail: detail, at: at
+            to: status, channel: channel, attempt: attempt, detail: detail, providerMessageID: providerMessageID, at: at
         ) else { return nil }
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
         try db.execute(
@@ -455,7 +529,27 @@ package final class SQLiteStore: Store {
             arguments: [status.rawValue, move.channelUsed, at.millisecondsSince1970, move.endsWork, move.endsWork, move.endsWork, key]
         )
         try insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, in: db)
-        return move.change
+        var change = move.change
+        change.seq = try log(.status(change), at: at, cipher: cipher, encoder: encoder, in: db)
+        return change
+    }
+
+    /// Appends `event` to the log inside the caller's write; its `seq`. (One writer at a time: the
+    /// seq SQLite picks is the next in commit order.)
+    private static func log(_ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, in db: Database) throws -> Int64 {
+        var sealer: (id: String, key: ClientKey)?
+        if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
+            sealer = (keyID, try clientKey(creatingFor: keyID, cipher: cipher, in: db))
+        }
+        let row = try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder)
+        try db.execute(
+            sql: """
+                INSERT INTO events (method, communication_id, client_id, key_id, params, personal, personal_id, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [row.method, row.communicationID, row.clientID, row.keyID, row.params, row.personal, row.personalID, row.at]
+        )
+        return db.lastInsertedRowID
     }
 
     private static func insert(_ event: StatusEventColumns, for key: String, in db: Database) throws {

@@ -53,6 +53,7 @@ package struct MethodTable: Sendable {
         table.register(TemplatesPreview.self)
         table.register(PreferencesGet.self)
         table.register(PreferencesUpdate.self)
+        table.register(EventsList.self)
         for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget"] {
             table.registerNotImplemented(name)
         }

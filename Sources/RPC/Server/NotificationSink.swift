@@ -1,4 +1,4 @@
-import CRMModel
+package import CRMModel
 package import Orchestrator
 
 /// Sends the engine's events to the workflow as JSON-RPC notifications, through the one stdout writer.
