@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },
             // Neither store reports its open connections yet: the gauge says NaN (unknown).
-            databaseConnections: { nil }, status: sidePortStatus, logger: logger
+            databaseConnections: { try? await store.connectionCount() }, status: sidePortStatus, logger: logger
         )
         let server = RPCServer(
             methods: .standard,
