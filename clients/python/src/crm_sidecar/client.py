@@ -25,7 +25,7 @@ from ._methods import AsyncMethods
 from ._notifications import NotificationHub, NotificationStream
 from ._stderr import StderrDrain
 from .errors import Overloaded, SidecarExited, error_from_response
-from .schema import EventPage, SidecarReadyParams, StatusChange
+from .schema import CommunicationStatus, EventPage, SidecarReadyParams, StatusChange
 
 logger = logging.getLogger("crm_sidecar")
 
@@ -253,7 +253,7 @@ class Sidecar(AsyncMethods):
     async def wait_for(
         self,
         communication_id: str,
-        statuses: str | Iterable[str],
+        statuses: CommunicationStatus | Iterable[CommunicationStatus],
         *,
         timeout: float | None = None,
         after_seq: int | None = None,

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from ._methods import SyncMethods
 from ._notifications import NotificationStream
 from .client import RetryPolicy, Sidecar
-from .schema import Notification, SidecarReadyParams, StatusChange
+from .schema import CommunicationStatus, Notification, SidecarReadyParams, StatusChange
 
 T = TypeVar("T")
 
@@ -168,7 +168,7 @@ class SyncSidecar(SyncMethods):
     def wait_for(
         self,
         communication_id: str,
-        statuses: str | Iterable[str],
+        statuses: CommunicationStatus | Iterable[CommunicationStatus],
         *,
         timeout: float | None = None,
         after_seq: int | None = None,
