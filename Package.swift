@@ -105,6 +105,7 @@ let package = Package(
             dependencies: [
                 "CRMModel",
                 "Orchestrator",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

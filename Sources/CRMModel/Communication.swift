@@ -21,6 +21,10 @@ public struct Communication: Sendable, Equatable, Codable {
     public var updatedAt: Date
     public var attempts: [Attempt]
     public var events: [StatusEvent]
+    /// Whether the client's personal data in it was erased (`clients.forget`): recipient, context and
+    /// attachments read back empty; the rest stays for analytics.
+    public var erased = false
+    public var erasedAt: Date?
 
     public init(
         id: UUID,
@@ -66,6 +70,8 @@ public struct Communication: Sendable, Equatable, Codable {
         case updatedAt = "updated_at"
         case attempts
         case events
+        case erased
+        case erasedAt = "erased_at"
     }
 }
 

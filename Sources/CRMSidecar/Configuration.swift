@@ -47,6 +47,11 @@ struct Configuration {
     /// SIDECAR_INSTANCE: this sidecar's name among those sharing a PostgreSQL database, so events about
     /// what it accepted reach it even after a restart; random per process when unset.
     var instance: String?
+    /// RETENTION_DAYS, AUDIT_RETENTION_DAYS.
+    var retentionDays: Int
+    var auditRetentionDays: Int
+    /// ENABLE_AUDIT_LOGGING: false keeps only the records the law needs (consent, erasure).
+    var auditEverything: Bool
 
     struct Problem: Error, CustomStringConvertible {
         var variable: String
@@ -91,6 +96,9 @@ struct Configuration {
         ("WEBHOOK_PORT", "the side port (default: 8787)"),
         ("PUBLIC_BASE_URL", "how providers and mail clients reach the side port, such as https://crm.example.com (default: http://WEBHOOK_HOST:WEBHOOK_PORT)"),
         ("SMS_MAX_SEGMENTS", "the longest SMS, in segments of 160 GSM-7 or 70 UCS-2 characters; longer text is shortened on a word boundary (default: 3)"),
+        ("RETENTION_DAYS", "how long communications, attempts, events and inbound messages are kept after their last status change; never one still waiting to be sent (default: 730)"),
+        ("AUDIT_RETENTION_DAYS", "how long audit entries are kept (default: RETENTION_DAYS)"),
+        ("ENABLE_AUDIT_LOGGING", "true (default): every state change is audited; false: only consent changes and erasures, which the law needs"),
     ]
 
     init(environment: [String: String]) throws(Problem) {
@@ -146,6 +154,13 @@ struct Configuration {
         }
 
         smsMaxSegments = try integer("SMS_MAX_SEGMENTS", default: 3, range: 1...10)
+        retentionDays = try integer("RETENTION_DAYS", default: 730, range: 1...36_500)
+        auditRetentionDays = try integer("AUDIT_RETENTION_DAYS", default: retentionDays, range: 1...36_500)
+        switch value("ENABLE_AUDIT_LOGGING")?.lowercased() {
+        case nil, "true", "1", "yes": auditEverything = true
+        case "false", "0", "no": auditEverything = false
+        default: throw Problem(variable: "ENABLE_AUDIT_LOGGING", reason: "must be true or false")
+        }
         webhookHost = value("WEBHOOK_HOST") ?? "127.0.0.1"
         webhookPort = try integer("WEBHOOK_PORT", default: 8787, range: 0...65535)
         if let base = value("PUBLIC_BASE_URL") {

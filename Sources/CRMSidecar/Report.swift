@@ -1,6 +1,6 @@
 import Foundation
 
-/// The human-readable report of `check` and `validate-config`, on stdout.
+/// The report of `check`, `validate-config` and `purge`, on stdout.
 ///
 /// Those subcommands are not JSON-RPC sessions, so their report goes where a shell user looks for it.
 /// This is the one place outside the RPC transport that writes to stdout, and `serve` never calls it:

@@ -61,16 +61,16 @@ struct Serve: AsyncParsableCommand {
             leasing: leasing, renderer: renderer, providers: providers, health: health, consent: consent,
             sidePort: sidePortStatus, logger: logger
         )
+        let compliance = Compliance.make(configuration, store: store, events: events, logger: logger)
         let intake = EventIntake(store: store, events: events, consent: consent, logger: logger)
         let webhooks = WebhookServer(
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },
-            // Neither store reports its open connections yet: the gauge says NaN (unknown).
             databaseConnections: { try? await store.connectionCount() }, status: sidePortStatus, logger: logger
         )
         let server = RPCServer(
             methods: .standard,
-            context: MethodContext(engine: engine, version: CRMSidecar.version, startedAt: Date()),
+            context: MethodContext(engine: engine, compliance: compliance, version: CRMSidecar.version, startedAt: Date()),
             notifications: notifications,
             limits: RPCServer.Limits(maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight),
             shutdownGrace: configuration.shutdownGrace,
@@ -88,6 +88,7 @@ struct Serve: AsyncParsableCommand {
         // Ends at once with SQLite (one process has nothing forwarded to it), which ends nothing else.
         services.append(.init(service: ForwardedEvents(intake: intake), successTerminationBehavior: .ignore))
         services.append(.init(service: PreferencesNotices(consent: consent), successTerminationBehavior: .ignore))
+        services.append(.init(service: RetentionPurges(compliance: compliance, ready: { try await opened.prepare() }, logger: logger)))
         services.append(.init(
             service: SidecarService(store: opened, server: server, sidePort: sidePortStatus, version: CRMSidecar.version, logger: logger),
             // End of stdin ends the server, and with it the whole sidecar.

@@ -35,7 +35,9 @@ enum Startup {
                     master = try MasterKey.forSQLite(databasePath: path, logger: logger)
                 }
                 return OpenedStore(
-                    .sqlite(try SQLiteStore(path: path, cipher: FieldCipher(master: master), logger: logger)), master: master,
+                    .sqlite(try SQLiteStore(
+                        path: path, cipher: FieldCipher(master: master), auditEverything: configuration.auditEverything, logger: logger
+                    )), master: master,
                     instance: configuration.instance ?? PostgresStore.randomInstance()
                 )
             case .postgres(let url):
@@ -47,7 +49,8 @@ enum Startup {
                 logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
                 let instance = configuration.instance ?? PostgresStore.randomInstance()
                 return OpenedStore(.postgres(PostgresStore(
-                    configuration: postgres, cipher: FieldCipher(master: master), instance: instance, logger: logger
+                    configuration: postgres, cipher: FieldCipher(master: master), instance: instance,
+                    auditEverything: configuration.auditEverything, logger: logger
                 )), master: master, instance: instance)
             }
         } catch {

@@ -147,6 +147,14 @@ package struct Engine: Sendable {
         }
         if let change {
             await events.publish(.status(change))
+            let entry = AuditEntry(
+                at: at, actor: .rpc, action: AuditEntry.communicationCancelled, clientID: change.clientID, communicationID: id,
+                detail: "previous_status=\(change.previousStatus?.rawValue ?? "none")"
+            )
+            // Cancelled already: a trail that cannot be written is logged, not the caller's failure.
+            if (try? await store.audit(entry)) == nil {
+                logger.error("cannot audit a cancel", metadata: ["communication.id": "\(id.uuidString.lowercased())"])
+            }
             return change.status
         }
         return try await communication(id: id).status

@@ -124,6 +124,33 @@ package protocol Store: Sendable {
     @discardableResult
     func save(_ preferences: ClientPreferences, source: String, announcing: ConsentChange?) async throws(StoreError) -> ConsentChange?
 
+    // MARK: - Compliance
+
+    /// Appends `entry` to the audit trail (unless auditing is limited to what the law needs and
+    /// the entry is not that); its seq, or nil when not written.
+    @discardableResult
+    func audit(_ entry: AuditEntry) async throws(StoreError) -> Int64?
+
+    /// The audit trail, oldest first, filtered, a page at a time (one more than `limit` is never
+    /// returned; the caller pages with the last seq).
+    func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry]
+
+    /// Everything stored about the client, decrypted; empty (`isEmpty`) for a client never seen.
+    func export(clientID: UUID, at: Date) async throws(StoreError) -> ClientExport
+
+    /// Erases the client's personal data in one transaction: its data key (so everything sealed
+    /// under it), contacts and blind indexes, idempotency keys, attachments and the sealed parts of
+    /// its events go; communications not yet sent are cancelled (logged `communication.status`
+    /// changes, returned); the rest stay, marked erased, for analytics. Audited as `client.erased`.
+    /// Nothing left to erase (a repeat): the first erasure's time, zero counts, nothing written.
+    func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting
+
+    /// One retention pass: removes up to `limit` communications whose last status change is before
+    /// `before` (never one still waiting to be sent), with their attempts, timelines and attachments,
+    /// and events, inbound messages and audit entries older than their cut-offs, in small batches.
+    /// With `dryRun`, counts what it would remove and removes nothing.
+    func purge(before: Date, auditBefore: Date, limit: Int, dryRun: Bool) async throws(StoreError) -> PurgeCounts
+
     /// How many communications wait to be sent (queued or scheduled); for `crm_queue_size`.
     func queueSize() async throws(StoreError) -> Int
 

@@ -114,7 +114,7 @@ package struct Delivery: Sendable {
                 let answer = await call(provider, for: send, machine: &machine, riders: riders, attachments: files)
                 try await settle(riders, after: answer.attempt, lease: lease, logger: logger)
                 try await record(answer.attempt, movingTo: answer.movesTo, in: &machine, lease: lease, logger: logger)
-                perform(answer, of: send, logger: logger)
+                await perform(answer, of: send, for: machine.communication, logger: logger)
             case .skip(let attempt):
                 logger.notice("channel skipped", metadata: ["channel": "\(attempt.channel.rawValue)", "reason": "\(attempt.reason ?? "")"])
                 try await record(attempt, movingTo: nil, in: &machine, lease: lease, logger: logger)
@@ -187,7 +187,7 @@ package struct Delivery: Sendable {
     }
 
     /// What an answer means beyond its record: logs, metrics, an unhealthy provider, a provider's pause.
-    private func perform(_ answer: DeliveryMachine.Answer, of send: DeliveryMachine.Send, logger: Logger) {
+    private func perform(_ answer: DeliveryMachine.Answer, of send: DeliveryMachine.Send, for communication: Communication, logger: Logger) async {
         var metadata: Logger.Metadata = [
             "channel": "\(send.channel.rawValue)", "provider": "\(send.provider)", "attempt": "\(send.attempt)",
         ]
@@ -201,6 +201,14 @@ package struct Delivery: Sendable {
         if let reason = answer.unhealthy {
             health.markUnhealthy(send.provider, reason: reason)
             logger.critical("provider refused our credentials; it is unhealthy until they are fixed", metadata: metadata)
+            // An operator must act: the audit trail keeps it after the logs have rotated.
+            let entry = AuditEntry(
+                at: now(), actor: .system, action: AuditEntry.providerAuthFailed, clientID: communication.clientID,
+                communicationID: communication.id, detail: "provider=\(send.provider) channel=\(send.channel.rawValue)"
+            )
+            if (try? await store.audit(entry)) == nil {
+                logger.error("cannot audit the provider's refusal of our credentials", metadata: metadata)
+            }
         } else if failure == .rateLimited {
             if let seconds = answer.pauseProvider { rateLimiter.pause(send.provider, for: seconds) }
             logger.warning("provider asked to slow down", metadata: metadata)

@@ -26,6 +26,8 @@ struct CommunicationColumns: Sendable {
     /// When the send loop should next work on it (`next_attempt_at`); written, never read back into
     /// the model.
     var dueAt: Int64?
+    /// When the client's data was erased; read, never written here (`Store.forget` sets it).
+    var erasedAt: Int64?
 
     init(
         id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
@@ -93,6 +95,8 @@ struct CommunicationColumns: Sendable {
                 throw StoreError(.corruptRecord, "communication \(id) has an unreadable \(column)")
             }
         }
+        // Erased: the key in the store now (if any) is a new one, made for later communications.
+        let key = erasedAt == nil ? key : nil
         func sealed<T: Decodable>(_ type: T.Type, _ data: Data, _ column: String, erased: T) throws(StoreError) -> T {
             guard let key else { return erased }
             return try json(type, try key.open(data, "communications.\(column)", row: id), column)
@@ -115,6 +119,8 @@ struct CommunicationColumns: Sendable {
         communication.attachmentCount = attachmentCount
         communication.updatedAt = summary.updatedAt
         communication.events = []
+        communication.erased = erasedAt != nil
+        communication.erasedAt = erasedAt.map(Date.init(millisecondsSince1970:))
         return communication
     }
 

@@ -25,4 +25,13 @@ struct ContactColumns: Sendable {
         }
         return rows
     }
+
+    /// A stored address, opened; nil without the client's key.
+    static func contact(clientID: String, channel: String, address: Data, updatedAt: Int64, key: ClientKey?) throws(StoreError) -> ClientExport.Contact? {
+        guard let key, let channelValue = Channel(rawValue: channel) else { return nil }
+        let opened = try key.open(address, "client_contacts.address", row: "\(clientID):\(channel)")
+        return ClientExport.Contact(
+            channel: channelValue, address: String(decoding: opened, as: UTF8.self), updatedAt: Date(millisecondsSince1970: updatedAt)
+        )
+    }
 }

@@ -65,14 +65,15 @@ struct EventColumns: Sendable {
         guard case .object(var object) = try value(of: Data(params.utf8), decoder: decoder) else {
             throw StoreError(.corruptRecord, "event \(seq) has params this version cannot read")
         }
-        if let personal, let personalID {
-            var opened: [String: JSONValue] = [:]
-            if let key, case .object(let fields) = try value(of: try key.open(personal, "events.personal", row: personalID), decoder: decoder) {
-                opened = fields
-            }
-            for name in personalFields[method] ?? [] {
-                object[name] = opened[name] ?? .string("")
-            }
+        var opened: [String: JSONValue] = [:]
+        if let personal, let personalID, let key,
+            case .object(let fields) = try value(of: try key.open(personal, "events.personal", row: personalID), decoder: decoder)
+        {
+            opened = fields
+        }
+        // Erased (the sealed part deleted, or its key shredded): the fields stay, empty.
+        for name in personalFields[method] ?? [] {
+            object[name] = opened[name] ?? .string("")
         }
         object["seq"] = .int(seq)
         return LoggedEvent(seq: seq, method: method, params: .object(object))

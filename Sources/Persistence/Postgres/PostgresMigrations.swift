@@ -187,6 +187,15 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX inbound_messages_by_client ON inbound_messages (client_id, received_at) WHERE client_id IS NOT NULL",
         ]),
+        // As SQLite's 0007: erasure marks, who acted in the audit trail, and time indexes for retention.
+        Migration("0006_compliance", sql: [
+            "ALTER TABLE communications ADD COLUMN erased_at bigint",
+            "CREATE INDEX communications_by_update ON communications (updated_at)",
+            "CREATE TABLE client_erasures (client_id text PRIMARY KEY, erased_at bigint NOT NULL, reason text)",
+            "ALTER TABLE audit_log ADD COLUMN actor text NOT NULL DEFAULT 'system'",
+            "CREATE INDEX audit_log_by_time ON audit_log (at)",
+            "CREATE INDEX inbound_messages_by_time ON inbound_messages (received_at)",
+        ]),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

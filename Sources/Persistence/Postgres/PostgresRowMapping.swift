@@ -16,6 +16,7 @@ extension CommunicationColumns {
             attachmentCount: try row["attachment_count"].decode(Int.self),
             createdAt: try row["created_at"].decode(Int64.self), updatedAt: try row["updated_at"].decode(Int64.self)
         )
+        erasedAt = try row["erased_at"].decode(Int64?.self)
     }
 }
 

@@ -15,6 +15,8 @@ package final class PostgresStore: Store, Service {
     private let logger: Logger
     private let deadline: Duration
     private let cipher: FieldCipher
+    /// ENABLE_AUDIT_LOGGING: false keeps only the entries the law needs (`AuditEntry.isRequired`).
+    private let auditEverything: Bool
     private let encoder = WireJSON.makeEncoder()
     private let decoder = WireJSON.makeDecoder()
     /// This sidecar's name among those sharing the database: written on what it accepts, and the
@@ -26,8 +28,9 @@ package final class PostgresStore: Store, Service {
     /// `instance`: letters, digits and underscores (a PostgreSQL channel name), at most 40 characters.
     package init(
         configuration: PostgresConfiguration, cipher: FieldCipher, instance: String = PostgresStore.randomInstance(),
-        logger: Logger, deadline: Duration = .seconds(5)
+        auditEverything: Bool = true, logger: Logger, deadline: Duration = .seconds(5)
     ) {
+        self.auditEverything = auditEverything
         var client = configuration.client
         // Names this sidecar's connections in pg_stat_activity: for operators, and for `connectionCount`.
         client.options.additionalStartupParameters.append(("application_name", Self.applicationName(of: instance)))
@@ -109,7 +112,7 @@ package final class PostgresStore: Store, Service {
     package func insert(
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
-        let (cipher, encoder) = (self.cipher, self.encoder)
+        let (cipher, encoder, auditEverything) = (self.cipher, self.encoder, self.auditEverything)
         return try await transaction { connection, logger -> Idempotency.Insertion in
             if let idempotencyKey = communication.idempotencyKey {
                 // The key first: a concurrent insert of the same key (in any sidecar) waits here for
@@ -156,6 +159,7 @@ package final class PostgresStore: Store, Service {
                     ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
                     """, logger: logger)
             }
+            try await Self.audit(ComplianceSQL.accepted(communication), everything: auditEverything, on: connection, logger: logger)
             var change = StatusChange(accepted: communication)
             change.seq = try await Self.log(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, on: connection, logger: logger)
             return .inserted(change)
@@ -407,12 +411,281 @@ package final class PostgresStore: Store, Service {
         let key = clientID.key
         let now = Date().millisecondsSince1970
         try await transaction { connection, logger in
-            try await connection.query("DELETE FROM client_keys WHERE client_id = \(key)", logger: logger)
-            // The blind indexes are keyed by the master key, not the client's: they go too.
-            try await connection.query("DELETE FROM client_contacts WHERE client_id = \(key)", logger: logger)
+            try await Self.shred(key, at: now, on: connection, logger: logger)
             try await connection.query(
-                "INSERT INTO audit_log (at, action, client_id) VALUES (\(now), 'client.key_shredded', \(key))", logger: logger
+                "INSERT INTO audit_log (at, actor, action, client_id) VALUES (\(now), 'system', 'client.key_shredded', \(key))", logger: logger
             )
+        }
+    }
+
+    /// Destroys the client's key and what identifies it without the key, and marks its
+    /// communications erased (a later key, made for a later communication, must not be tried on
+    /// them); their number.
+    @discardableResult
+    private static func shred(_ client: String, at: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("DELETE FROM client_keys WHERE client_id = \(client)", logger: logger)
+        // The blind indexes are keyed by the master key, not the client's: they go too.
+        try await connection.query("DELETE FROM client_contacts WHERE client_id = \(client)", logger: logger)
+        try await connection.query(
+            "DELETE FROM idempotency_keys WHERE communication_id IN (SELECT id FROM communications WHERE client_id = \(client))", logger: logger
+        )
+        try await connection.query(
+            "DELETE FROM attachments WHERE communication_id IN (SELECT id FROM communications WHERE client_id = \(client))", logger: logger
+        )
+        try await connection.query("DELETE FROM conversations WHERE client_id = \(client)", logger: logger)
+        try await connection.query("UPDATE events SET personal = NULL, personal_id = NULL WHERE key_id = \(client)", logger: logger)
+        let erased = try await connection.query("""
+            UPDATE communications SET erased_at = \(at), idempotency_key = NULL WHERE client_id = \(client) AND erased_at IS NULL
+            RETURNING id
+            """, logger: logger).collect()
+        return erased.count
+    }
+
+    // MARK: - Compliance
+
+    package func audit(_ entry: AuditEntry) async throws(StoreError) -> Int64? {
+        let everything = auditEverything
+        return try await connection { connection, logger in try await Self.audit(entry, everything: everything, on: connection, logger: logger) }
+    }
+
+    @discardableResult
+    private static func audit(_ entry: AuditEntry, everything: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
+        guard everything || entry.isRequired else { return nil }
+        let rows = try await connection.query("""
+            INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail)
+            VALUES (\(entry.at.millisecondsSince1970), \(entry.actor.rawValue), \(entry.action), \(entry.clientID?.key), \(entry.communicationID?.key), \(entry.detail))
+            RETURNING seq
+            """, logger: logger)
+        for try await seq in rows.decode(Int64.self) { return seq }
+        return nil
+    }
+
+    package func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry] {
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 256, interpolationCount: 6)
+        sql.appendLiteral("SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log WHERE seq > ")
+        sql.appendInterpolation(query.after ?? 0)
+        if let clientID = query.clientID {
+            sql.appendLiteral(" AND client_id = ")
+            sql.appendInterpolation(clientID.key)
+        }
+        if let action = query.action {
+            sql.appendLiteral(" AND action = ")
+            sql.appendInterpolation(action)
+        }
+        if let since = query.since {
+            sql.appendLiteral(" AND at >= ")
+            sql.appendInterpolation(since.millisecondsSince1970)
+        }
+        if let until = query.until {
+            sql.appendLiteral(" AND at < ")
+            sql.appendInterpolation(until.millisecondsSince1970)
+        }
+        sql.appendLiteral(" ORDER BY seq LIMIT ")
+        sql.appendInterpolation(query.limit)
+        let statement = PostgresQuery(stringInterpolation: sql)
+        return try await connection { connection, logger in
+            try await connection.query(statement, logger: logger).collect().map { try Self.auditColumns($0).entry() }
+        }
+    }
+
+    private static func auditColumns(_ row: PostgresRow) throws -> AuditColumns {
+        let (seq, at, actor, action, client, communication, detail) = try row.decode((Int64, Int64, String, String, String?, String?, String?).self)
+        return AuditColumns(seq: seq, at: at, actor: actor, action: action, clientID: client, communicationID: communication, detail: detail)
+    }
+
+    package func export(clientID: UUID, at: Date) async throws(StoreError) -> ClientExport {
+        let (client, cipher, decoder) = (clientID.key, self.cipher, self.decoder)
+        return try await transaction { connection, logger -> ClientExport in
+            // One snapshot for the whole document.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let key = try await Self.clientKey(client, cipher: cipher, on: connection, logger: logger)
+            let preferences = try await connection.query("SELECT * FROM client_preferences WHERE client_id = \(client)", logger: logger)
+                .collect().first.map { try PreferencesColumns(row: $0.makeRandomAccess()).preferences(decoder: decoder) }
+            let consent = try await connection.query("""
+                SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log
+                WHERE client_id = \(client) AND action = \(AuditEntry.preferencesSaved) ORDER BY seq
+                """, logger: logger).collect().map { try Self.auditColumns($0).entry() }
+            var contacts: [ClientExport.Contact] = []
+            for row in try await connection.query(
+                "SELECT channel, address, updated_at FROM client_contacts WHERE client_id = \(client) ORDER BY channel, updated_at", logger: logger
+            ).collect() {
+                let (channel, address, updatedAt) = try row.decode((String, Data, Int64).self)
+                if let contact = try ContactColumns.contact(clientID: client, channel: channel, address: address, updatedAt: updatedAt, key: key) {
+                    contacts.append(contact)
+                }
+            }
+            var communications: [Communication] = []
+            for row in try await connection.query(
+                "SELECT id FROM communications WHERE client_id = \(client) ORDER BY created_at, id", logger: logger
+            ).collect() {
+                if let communication = try await Self.communication(
+                    try row.decode(String.self), cipher: cipher, decoder: decoder, on: connection, logger: logger
+                ) {
+                    communications.append(communication)
+                }
+            }
+            var inbound: [LoggedEvent] = []
+            for row in try await connection.query("""
+                SELECT seq, method, params, personal, personal_id FROM events
+                WHERE client_id = \(client) AND method = \(EngineEvent.inboundMethod) ORDER BY seq
+                """, logger: logger).collect() {
+                let (seq, method, params, personal, personalID) = try row.decode((Int64, String, String, Data?, String?).self)
+                inbound.append(try EventColumns.logged(
+                    seq: seq, method: method, params: params, personal: personal, personalID: personalID, key: key, decoder: decoder
+                ))
+            }
+            var conversations: [ClientExport.Conversation] = []
+            for row in try await connection.query(
+                "SELECT channel, last_inbound_at FROM conversations WHERE client_id = \(client) ORDER BY channel", logger: logger
+            ).collect() {
+                let (channel, last) = try row.decode((String, Int64).self)
+                if let channel = CRMModel.Channel(rawValue: channel) {
+                    conversations.append(ClientExport.Conversation(channel: channel, lastInboundAt: Date(millisecondsSince1970: last)))
+                }
+            }
+            var attachments: [ClientExport.AttachmentMetadata] = []
+            for row in try await connection.query("""
+                SELECT a.communication_id, a.position, a.filename, a.content_type, length(a.data) FROM attachments a
+                JOIN communications c ON c.id = a.communication_id WHERE c.client_id = \(client) ORDER BY c.created_at, a.position
+                """, logger: logger).collect() {
+                let (id, position, filename, contentType, size) = try row.decode((String, Int, Data, String, Int).self)
+                if let metadata = try AttachmentColumns.metadata(
+                    communicationID: id, position: position, filename: filename, contentType: contentType, sealedBytes: size, key: key
+                ) {
+                    attachments.append(metadata)
+                }
+            }
+            var erasedAt: Date?
+            for try await at in try await connection.query(
+                "SELECT erased_at FROM client_erasures WHERE client_id = \(client)", logger: logger
+            ).decode(Int64.self) {
+                erasedAt = Date(millisecondsSince1970: at)
+            }
+            return ClientExport(
+                clientID: clientID, exportedAt: at, preferences: preferences, consentHistory: consent, contacts: contacts,
+                communications: communications, inboundMessages: inbound, conversations: conversations, attachments: attachments,
+                erasedAt: erasedAt
+            )
+        }
+    }
+
+    package func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting {
+        let (client, cipher, encoder, millis) = (clientID.key, self.cipher, self.encoder, at.millisecondsSince1970)
+        return try await transaction { connection, logger -> Forgetting in
+            // One erasure of a client at a time, across sidecars; a communicate racing it either
+            // commits first (and is erased here) or makes a new key after (and starts fresh).
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(client)))", logger: logger)
+            var ids: [UUID] = []
+            for try await id in try await connection.query(
+                "SELECT id FROM communications WHERE client_id = \(client) ORDER BY created_at, id", logger: logger
+            ).decode(String.self) {
+                if let uuid = UUID(uuidString: id) { ids.append(uuid) }
+            }
+            var previous: Int64?
+            for try await value in try await connection.query(
+                "SELECT erased_at FROM client_erasures WHERE client_id = \(client)", logger: logger
+            ).decode(Int64.self) {
+                previous = value
+            }
+            var unerased = 0
+            for try await count in try await connection.query("""
+                SELECT (SELECT count(*) FROM communications WHERE client_id = \(client) AND erased_at IS NULL)
+                     + (SELECT count(*) FROM client_keys WHERE client_id = \(client))
+                """, logger: logger).decode(Int64.self) {
+                unerased = Int(count)
+            }
+            if let previous, unerased == 0 {
+                return Forgetting(
+                    erasure: Erasure(clientID: clientID, erasedAt: Date(millisecondsSince1970: previous), erasedCommunications: 0, cancelledCommunications: 0),
+                    cancelled: [], communicationIDs: ids
+                )
+            }
+            var unsent: [String] = []
+            for try await id in try await connection.query(
+                "SELECT id FROM communications WHERE client_id = \(client) AND status IN \(unescaped: ComplianceSQL.unsentStatuses) ORDER BY created_at, id",
+                logger: logger
+            ).decode(String.self) {
+                unsent.append(id)
+            }
+            let erased = try await Self.shred(client, at: millis, on: connection, logger: logger)
+            try await connection.query("""
+                INSERT INTO client_erasures (client_id, erased_at, reason) VALUES (\(client), \(millis), \(reason))
+                ON CONFLICT (client_id) DO UPDATE SET erased_at = excluded.erased_at, reason = excluded.reason
+                """, logger: logger)
+            try await Self.audit(
+                AuditEntry(
+                    at: at, actor: actor, action: AuditEntry.clientErased, clientID: clientID,
+                    detail: ComplianceSQL.erasedDetail(erased: erased, cancelled: unsent.count)
+                ),
+                everything: true, on: connection, logger: logger
+            )
+            // The cancels last: each logs an event, and the first takes the event counter's lock
+            // until this transaction commits.
+            var cancelled: [StatusChange] = []
+            for id in unsent {
+                if let change = try await Self.move(
+                    id, to: .cancelled, channel: nil, attempt: nil, detail: ComplianceSQL.erasedReason, providerMessageID: nil, at: at,
+                    cipher: cipher, encoder: encoder, on: connection, logger: logger
+                ) {
+                    cancelled.append(change)
+                }
+            }
+            return Forgetting(
+                erasure: Erasure(clientID: clientID, erasedAt: at, erasedCommunications: erased, cancelledCommunications: cancelled.count),
+                cancelled: cancelled, communicationIDs: ids
+            )
+        }
+    }
+
+    package func purge(before: Date, auditBefore: Date, limit: Int, dryRun: Bool) async throws(StoreError) -> PurgeCounts {
+        let (cutoff, auditCutoff) = (before.millisecondsSince1970, auditBefore.millisecondsSince1970)
+        return try await transaction { connection, logger -> PurgeCounts in
+            func count(_ query: PostgresQuery) async throws -> Int {
+                for try await value in try await connection.query(query, logger: logger).decode(Int64.self) { return Int(value) }
+                return 0
+            }
+            var counts = PurgeCounts()
+            // SKIP LOCKED: rows a send or a receipt holds right now wait for the next pass.
+            let old: PostgresQuery = """
+                SELECT id FROM communications WHERE updated_at < \(cutoff) AND status NOT IN \(unescaped: ComplianceSQL.unsentStatuses)
+                ORDER BY updated_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """
+            var ids: [String] = []
+            for try await id in try await connection.query(old, logger: logger).decode(String.self) { ids.append(id) }
+            if !ids.isEmpty {
+                counts.communications = ids.count
+                counts.attempts = try await count("SELECT count(*) FROM attempts WHERE communication_id = ANY(\(ids))")
+                counts.statusEvents = try await count("SELECT count(*) FROM status_events WHERE communication_id = ANY(\(ids))")
+                counts.attachments = try await count("SELECT count(*) FROM attachments WHERE communication_id = ANY(\(ids))")
+                if !dryRun {
+                    // Attempts, timelines, attachments and idempotency keys go with them (ON DELETE CASCADE).
+                    try await connection.query("DELETE FROM communications WHERE id = ANY(\(ids))", logger: logger)
+                }
+            }
+            if dryRun {
+                counts.events = try await count("SELECT count(*) FROM (SELECT 1 FROM events WHERE at < \(cutoff) LIMIT \(limit)) o")
+                counts.inboundMessages = try await count(
+                    "SELECT count(*) FROM (SELECT 1 FROM inbound_messages WHERE received_at < \(cutoff) LIMIT \(limit)) o"
+                )
+                counts.auditLog = try await count("SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE at < \(auditCutoff) LIMIT \(limit)) o")
+            } else {
+                counts.events = try await count("""
+                    WITH gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < \(cutoff) ORDER BY at LIMIT \(limit)) RETURNING 1)
+                    SELECT count(*) FROM gone
+                    """)
+                counts.inboundMessages = try await count("""
+                    WITH gone AS (
+                      DELETE FROM inbound_messages WHERE (channel, provider_message_id) IN (
+                        SELECT channel, provider_message_id FROM inbound_messages WHERE received_at < \(cutoff) ORDER BY received_at LIMIT \(limit))
+                      RETURNING 1)
+                    SELECT count(*) FROM gone
+                    """)
+                counts.auditLog = try await count("""
+                    WITH gone AS (DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < \(auditCutoff) ORDER BY at LIMIT \(limit)) RETURNING 1)
+                    SELECT count(*) FROM gone
+                    """)
+            }
+            return counts
         }
     }
 
@@ -535,7 +808,7 @@ package final class PostgresStore: Store, Service {
                   language_preference = excluded.language_preference, updated_at = excluded.updated_at
                 """, logger: logger)
             try await connection.query(
-                "INSERT INTO audit_log (at, action, client_id, detail) VALUES (\(row.updatedAt), 'preferences.saved', \(row.clientID), \(row.auditDetail(source: source)))",
+                "INSERT INTO audit_log (at, actor, action, client_id, detail) VALUES (\(row.updatedAt), \(ComplianceSQL.actor(ofSource: source).rawValue), 'preferences.saved', \(row.clientID), \(row.auditDetail(source: source)))",
                 logger: logger
             )
             // Delivered at commit, to every sidecar listening (this one too): the next send to the

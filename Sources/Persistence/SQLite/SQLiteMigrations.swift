@@ -24,6 +24,7 @@ enum SQLiteMigrations {
         // older binary cannot read. Its name is what stops an older sidecar from opening this database.
         Migration("0005_skipped_attempts", sql: ["SELECT 1"]),
         Migration("0006_event_log", sql: [eventLog]),
+        Migration("0007_compliance", sql: [compliance]),
     ]
 
     /// The one migration that runs Swift code besides its SQL.
@@ -167,6 +168,21 @@ enum SQLiteMigrations {
           PRIMARY KEY (channel, provider_message_id)
         );
         CREATE INDEX inbound_messages_by_client ON inbound_messages (client_id, received_at) WHERE client_id IS NOT NULL;
+        """
+
+    // Erasure marks communications instead of deleting them (they stay for analytics), and remembers
+    // when each client was erased; the audit trail says who acted; retention finds old rows by time.
+    private static let compliance = """
+        ALTER TABLE communications ADD COLUMN erased_at INTEGER;
+        CREATE INDEX communications_by_update ON communications (updated_at);
+        CREATE TABLE client_erasures (
+          client_id TEXT PRIMARY KEY NOT NULL,
+          erased_at INTEGER NOT NULL,
+          reason TEXT
+        );
+        ALTER TABLE audit_log ADD COLUMN actor TEXT NOT NULL DEFAULT 'system';
+        CREATE INDEX audit_log_by_time ON audit_log (at);
+        CREATE INDEX inbound_messages_by_time ON inbound_messages (received_at);
         """
 
     /// Seals contact details and context under per-client keys, adds the client key, contact,

@@ -11,6 +11,7 @@ extension CommunicationColumns {
             preferredChannel: row["preferred_channel"], idempotencyKey: row["idempotency_key"],
             attachmentCount: row["attachment_count"], createdAt: row["created_at"], updatedAt: row["updated_at"]
         )
+        erasedAt = row["erased_at"]
     }
 
     var arguments: StatementArguments {

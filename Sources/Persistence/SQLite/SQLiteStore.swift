@@ -11,12 +11,15 @@ package import Logging
 package final class SQLiteStore: Store {
     private let pool: DatabasePool
     private let cipher: FieldCipher
+    /// ENABLE_AUDIT_LOGGING: false keeps only the entries the law needs (`AuditEntry.isRequired`).
+    private let auditEverything: Bool
     private let encoder = WireJSON.makeEncoder()
     private let decoder = WireJSON.makeDecoder()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    package init(path: String, cipher: FieldCipher, logger: Logger) throws(StoreError) {
+    package init(path: String, cipher: FieldCipher, auditEverything: Bool = true, logger: Logger) throws(StoreError) {
         self.cipher = cipher
+        self.auditEverything = auditEverything
         var configuration = Configuration()
         // Another sidecar or a backup may hold the write lock for a moment; wait rather than fail.
         configuration.busyMode = .timeout(5)
@@ -48,7 +51,7 @@ package final class SQLiteStore: Store {
     package func insert(
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
-        let (cipher, encoder) = (self.cipher, self.encoder)
+        let (cipher, encoder, auditEverything) = (self.cipher, self.encoder, self.auditEverything)
         return try await write { db -> Idempotency.Insertion in
             // One writer at a time: no other insert can take the key between this check and the insert.
             if let key = communication.idempotencyKey,
@@ -86,6 +89,7 @@ package final class SQLiteStore: Store {
                     arguments: [idempotencyKey, fingerprint ?? Data(), row.id, row.createdAt]
                 )
             }
+            try Self.audit(ComplianceSQL.accepted(communication), everything: auditEverything, in: db)
             var change = StatusChange(accepted: communication)
             change.seq = try Self.log(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, in: db)
             return .inserted(change)
@@ -303,14 +307,230 @@ package final class SQLiteStore: Store {
 
     package func shred(clientID: UUID) async throws(StoreError) {
         try await write { db in
-            try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [clientID.key])
-            // The blind indexes are keyed by the master key, not the client's: they go too.
-            try db.execute(sql: "DELETE FROM client_contacts WHERE client_id = ?", arguments: [clientID.key])
+            try Self.shred(clientID.key, at: Date().millisecondsSince1970, in: db)
             try db.execute(
-                sql: "INSERT INTO audit_log (at, action, client_id) VALUES (?, 'client.key_shredded', ?)",
+                sql: "INSERT INTO audit_log (at, actor, action, client_id) VALUES (?, 'system', 'client.key_shredded', ?)",
                 arguments: [Date().millisecondsSince1970, clientID.key]
             )
         }
+    }
+
+    /// Destroys the client's key and what identifies it without the key, and marks its
+    /// communications erased (a later key, made for a later communication, must not be tried on
+    /// them); their number.
+    @discardableResult
+    private static func shred(_ client: String, at: Int64, in db: Database) throws -> Int {
+        try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [client])
+        // The blind indexes are keyed by the master key, not the client's: they go too.
+        try db.execute(sql: "DELETE FROM client_contacts WHERE client_id = ?", arguments: [client])
+        let ofClient = "SELECT id FROM communications WHERE client_id = ?"
+        try db.execute(sql: "DELETE FROM idempotency_keys WHERE communication_id IN (\(ofClient))", arguments: [client])
+        try db.execute(sql: "DELETE FROM attachments WHERE communication_id IN (\(ofClient))", arguments: [client])
+        try db.execute(sql: "DELETE FROM conversations WHERE client_id = ?", arguments: [client])
+        try db.execute(sql: "UPDATE events SET personal = NULL, personal_id = NULL WHERE key_id = ?", arguments: [client])
+        try db.execute(
+            sql: "UPDATE communications SET erased_at = ?, idempotency_key = NULL WHERE client_id = ? AND erased_at IS NULL",
+            arguments: [at, client]
+        )
+        return db.changesCount
+    }
+
+    // MARK: - Compliance
+
+    package func audit(_ entry: AuditEntry) async throws(StoreError) -> Int64? {
+        let everything = auditEverything
+        return try await write { db in try Self.audit(entry, everything: everything, in: db) }
+    }
+
+    @discardableResult
+    private static func audit(_ entry: AuditEntry, everything: Bool, in db: Database) throws -> Int64? {
+        guard everything || entry.isRequired else { return nil }
+        try db.execute(
+            sql: "INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [
+                entry.at.millisecondsSince1970, entry.actor.rawValue, entry.action, entry.clientID?.key, entry.communicationID?.key, entry.detail,
+            ]
+        )
+        return db.lastInsertedRowID
+    }
+
+    package func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry] {
+        var sql = "SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log WHERE seq > ?"
+        var arguments: StatementArguments = [query.after ?? 0]
+        if let clientID = query.clientID {
+            sql += " AND client_id = ?"
+            arguments += [clientID.key]
+        }
+        if let action = query.action {
+            sql += " AND action = ?"
+            arguments += [action]
+        }
+        if let since = query.since {
+            sql += " AND at >= ?"
+            arguments += [since.millisecondsSince1970]
+        }
+        if let until = query.until {
+            sql += " AND at < ?"
+            arguments += [until.millisecondsSince1970]
+        }
+        sql += " ORDER BY seq LIMIT ?"
+        arguments += [query.limit]
+        return try await read { [sql, arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                try AuditColumns(
+                    seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], clientID: row["client_id"],
+                    communicationID: row["communication_id"], detail: row["detail"]
+                ).entry()
+            }
+        }
+    }
+
+    package func export(clientID: UUID, at: Date) async throws(StoreError) -> ClientExport {
+        let (client, cipher, decoder) = (clientID.key, self.cipher, self.decoder)
+        return try await read { db in
+            let key = try Self.clientKey(client, cipher: cipher, in: db)
+            let preferences = try Row.fetchOne(db, sql: "SELECT * FROM client_preferences WHERE client_id = ?", arguments: [client])
+                .map { try PreferencesColumns(row: $0).preferences(decoder: decoder) }
+            let consent = try Row.fetchAll(
+                db, sql: "SELECT * FROM audit_log WHERE client_id = ? AND action = ? ORDER BY seq", arguments: [client, AuditEntry.preferencesSaved]
+            ).map { row in
+                try AuditColumns(
+                    seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], clientID: row["client_id"],
+                    communicationID: row["communication_id"], detail: row["detail"]
+                ).entry()
+            }
+            let contacts = try Row.fetchAll(
+                db, sql: "SELECT channel, address, updated_at FROM client_contacts WHERE client_id = ? ORDER BY channel, updated_at", arguments: [client]
+            ).compactMap { row in
+                try ContactColumns.contact(clientID: client, channel: row["channel"], address: row["address"], updatedAt: row["updated_at"], key: key)
+            }
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM communications WHERE client_id = ? ORDER BY created_at, id", arguments: [client])
+            let communications = try ids.compactMap { try Self.communication($0, cipher: cipher, decoder: decoder, in: db) }
+            let inbound = try Row.fetchAll(
+                db, sql: "SELECT seq, method, params, personal, personal_id FROM events WHERE client_id = ? AND method = ? ORDER BY seq",
+                arguments: [client, EngineEvent.inboundMethod]
+            ).map { row in
+                try EventColumns.logged(
+                    seq: row["seq"], method: row["method"], params: row["params"], personal: row["personal"], personalID: row["personal_id"],
+                    key: key, decoder: decoder
+                )
+            }
+            let conversations = try Row.fetchAll(
+                db, sql: "SELECT channel, last_inbound_at FROM conversations WHERE client_id = ? ORDER BY channel", arguments: [client]
+            ).compactMap { row -> ClientExport.Conversation? in
+                guard let channel = Channel(rawValue: row["channel"]) else { return nil }
+                return ClientExport.Conversation(channel: channel, lastInboundAt: Date(millisecondsSince1970: row["last_inbound_at"]))
+            }
+            let attachments = try Row.fetchAll(
+                db, sql: """
+                    SELECT a.communication_id, a.position, a.filename, a.content_type, length(a.data) AS size FROM attachments a
+                    JOIN communications c ON c.id = a.communication_id WHERE c.client_id = ? ORDER BY c.created_at, a.position
+                    """, arguments: [client]
+            ).compactMap { row in
+                try AttachmentColumns.metadata(
+                    communicationID: row["communication_id"], position: row["position"], filename: row["filename"],
+                    contentType: row["content_type"], sealedBytes: row["size"], key: key
+                )
+            }
+            let erasedAt = try Int64.fetchOne(db, sql: "SELECT erased_at FROM client_erasures WHERE client_id = ?", arguments: [client])
+            return ClientExport(
+                clientID: clientID, exportedAt: at, preferences: preferences, consentHistory: consent, contacts: contacts,
+                communications: communications, inboundMessages: inbound, conversations: conversations, attachments: attachments,
+                erasedAt: erasedAt.map(Date.init(millisecondsSince1970:))
+            )
+        }
+    }
+
+    package func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting {
+        let (client, cipher, encoder) = (clientID.key, self.cipher, self.encoder)
+        return try await write { db -> Forgetting in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM communications WHERE client_id = ? ORDER BY created_at, id", arguments: [client])
+                .compactMap(UUID.init(uuidString:))
+            let previous = try Int64.fetchOne(db, sql: "SELECT erased_at FROM client_erasures WHERE client_id = ?", arguments: [client])
+            let unerased = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM communications WHERE client_id = ? AND erased_at IS NULL", arguments: [client]
+            ) ?? 0
+            let hasKey = try Int.fetchOne(db, sql: "SELECT count(*) FROM client_keys WHERE client_id = ?", arguments: [client]) ?? 0 > 0
+            if let previous, unerased == 0, !hasKey {
+                return Forgetting(
+                    erasure: Erasure(clientID: clientID, erasedAt: Date(millisecondsSince1970: previous), erasedCommunications: 0, cancelledCommunications: 0),
+                    cancelled: [], communicationIDs: ids
+                )
+            }
+            let millis = at.millisecondsSince1970
+            // Cancelled first, while they are readable; the moves and their events hold nothing personal.
+            var cancelled: [StatusChange] = []
+            for id in try String.fetchAll(
+                db, sql: "SELECT id FROM communications WHERE client_id = ? AND status IN \(ComplianceSQL.unsentStatuses) ORDER BY created_at, id",
+                arguments: [client]
+            ) {
+                if let change = try Self.move(
+                    id, to: .cancelled, channel: nil, attempt: nil, detail: ComplianceSQL.erasedReason, providerMessageID: nil, at: at,
+                    cipher: cipher, encoder: encoder, in: db
+                ) {
+                    cancelled.append(change)
+                }
+            }
+            let erased = try Self.shred(client, at: millis, in: db)
+            try db.execute(
+                sql: """
+                    INSERT INTO client_erasures (client_id, erased_at, reason) VALUES (?, ?, ?)
+                    ON CONFLICT (client_id) DO UPDATE SET erased_at = excluded.erased_at, reason = excluded.reason
+                    """,
+                arguments: [client, millis, reason]
+            )
+            try Self.audit(
+                AuditEntry(
+                    at: at, actor: actor, action: AuditEntry.clientErased, clientID: clientID,
+                    detail: ComplianceSQL.erasedDetail(erased: erased, cancelled: cancelled.count)
+                ),
+                everything: true, in: db
+            )
+            return Forgetting(
+                erasure: Erasure(clientID: clientID, erasedAt: Date(millisecondsSince1970: millis), erasedCommunications: erased, cancelledCommunications: cancelled.count),
+                cancelled: cancelled, communicationIDs: ids
+            )
+        }
+    }
+
+    package func purge(before: Date, auditBefore: Date, limit: Int, dryRun: Bool) async throws(StoreError) -> PurgeCounts {
+        let (cutoff, auditCutoff) = (before.millisecondsSince1970, auditBefore.millisecondsSince1970)
+        let body: @Sendable (Database) throws -> PurgeCounts = { db in
+            var counts = PurgeCounts()
+            let old = """
+                SELECT id FROM communications WHERE updated_at < ? AND status NOT IN \(ComplianceSQL.unsentStatuses)
+                ORDER BY updated_at LIMIT ?
+                """
+            let ids = try String.fetchAll(db, sql: old, arguments: [cutoff, limit])
+            if !ids.isEmpty {
+                let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+                let arguments = StatementArguments(ids)
+                func count(_ table: String) throws -> Int {
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE communication_id IN (\(marks))", arguments: arguments) ?? 0
+                }
+                counts.communications = ids.count
+                counts.attempts = try count("attempts")
+                counts.statusEvents = try count("status_events")
+                counts.attachments = try count("attachments")
+                if !dryRun {
+                    // Attempts, timelines, attachments and idempotency keys go with them (ON DELETE CASCADE).
+                    try db.execute(sql: "DELETE FROM communications WHERE id IN (\(marks))", arguments: arguments)
+                }
+            }
+            func purge(_ table: String, key: String, time: String, before cutoff: Int64) throws -> Int {
+                let chosen = "SELECT \(key) FROM \(table) WHERE \(time) < ? ORDER BY \(time) LIMIT ?"
+                if dryRun {
+                    return try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(chosen))", arguments: [cutoff, limit]) ?? 0
+                }
+                try db.execute(sql: "DELETE FROM \(table) WHERE \(key) IN (\(chosen))", arguments: [cutoff, limit])
+                return db.changesCount
+            }
+            counts.events = try purge("events", key: "seq", time: "at", before: cutoff)
+            counts.inboundMessages = try purge("inbound_messages", key: "rowid", time: "received_at", before: cutoff)
+            counts.auditLog = try purge("audit_log", key: "seq", time: "at", before: auditCutoff)
+            return counts
+        }
+        return dryRun ? try await read(body) : try await write(body)
     }
 
     package func communications(matching query: CommunicationQuery) async throws(StoreError) -> CommunicationPage {
@@ -427,8 +647,8 @@ package final class SQLiteStore: Store {
                 arguments: arguments
             )
             try db.execute(
-                sql: "INSERT INTO audit_log (at, action, client_id, detail) VALUES (?, 'preferences.saved', ?, ?)",
-                arguments: [columns.updatedAt, columns.clientID, columns.auditDetail(source: source)]
+                sql: "INSERT INTO audit_log (at, actor, action, client_id, detail) VALUES (?, ?, 'preferences.saved', ?, ?)",
+                arguments: [columns.updatedAt, ComplianceSQL.actor(ofSource: source).rawValue, columns.clientID, columns.auditDetail(source: source)]
             )
             guard var change = announcing else { return nil }
             change.seq = try Self.log(.optedOut(change), at: change.at, cipher: cipher, encoder: encoder, in: db)

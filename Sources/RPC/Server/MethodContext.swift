@@ -5,13 +5,15 @@ package import CRMModel
 /// What a method may use while it runs.
 package struct MethodContext: Sendable {
     package var engine: Engine
+    package var compliance: Compliance
     package var version: String
     package var startedAt: Date
     /// schemas/openrpc.json as built into the binary, for `rpc.discover`.
     package var openRPC: JSONValue
 
-    package init(engine: Engine, version: String, startedAt: Date) {
+    package init(engine: Engine, compliance: Compliance, version: String, startedAt: Date) {
         self.engine = engine
+        self.compliance = compliance
         self.version = version
         self.startedAt = startedAt
         self.openRPC = Self.shippedOpenRPC

@@ -54,7 +54,10 @@ package struct MethodTable: Sendable {
         table.register(PreferencesGet.self)
         table.register(PreferencesUpdate.self)
         table.register(EventsList.self)
-        for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget"] {
+        table.register(ClientsExport.self)
+        table.register(ClientsForget.self)
+        table.register(AuditList.self)
+        for name in ["analytics.get", "analytics.export"] {
             table.registerNotImplemented(name)
         }
         return table
