@@ -392,6 +392,31 @@ def test_a_provider_retrying_one_inbound_message_is_announced_and_listed_once(st
     assert_live_matches_listing(read_all(sidecar), sidecar)
 
 
+def test_after_a_clients_erasure_its_replies_are_listed_without_sender_or_text(start, twilio, ids):
+    sidecar = start(env={**twilio.env(), **side_port()})
+    base = listening(sidecar)
+    other = {"plan_id": ids["plan_id"], "client_id": str(uuid.uuid4())}
+    other_phone = "+14155550199"
+    send_sms(sidecar, ids)
+    sidecar.result("communicate", communicate_params(other, urgency="critical", recipient={"phone": other_phone}))
+    assert post_twilio(base, twilio_inbound("Yes, confirmed", sid="SM" + "7" * 32))[0] == 200
+    assert post_twilio(base, {**twilio_inbound("No thanks", sid="SM" + "8" * 32), "From": other_phone})[0] == 200
+    sidecar.wait_for_notifications(lambda ns: len([n for n in ns if n["method"] == "inbound.message"]) == 2)
+    before = {e["seq"]: e for e in read_all(sidecar, kinds=["inbound.message"])}
+
+    sidecar.result("clients.forget", {"client_id": ids["client_id"]})
+    after = {e["seq"]: e for e in read_all(sidecar, kinds=["inbound.message"])}
+    assert sorted(after) == sorted(before)
+    for seq, event in after.items():
+        was = before[seq]["params"]
+        if was.get("client_id") == ids["client_id"]:
+            assert was["from"] == CLIENT_PHONE and was["text"] == "Yes, confirmed"
+            # Only the personal parts go; the rest still reads back as it was announced.
+            assert event["params"] == {**was, "from": "", "text": ""}, event
+        else:
+            assert event == before[seq] and event["params"]["text"] == "No thanks" and event["params"]["from"] == other_phone
+
+
 # Filters and invalid params
 
 
