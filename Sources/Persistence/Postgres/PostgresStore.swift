@@ -105,9 +105,17 @@ package final class PostgresStore: Store, Service {
     }
 
     /// Brings the schema up to date; call once `run()` is under way.
+    ///
+    /// Not bounded by the per-operation deadline: a migration that builds an index over millions of
+    /// rows takes minutes, and a start-up that gave up half-way would leave the work to the next.
     package func migrate() async throws(StoreError) {
-        try await within { try await PostgresMigrations.apply(on: self.client, cipher: self.cipher, logger: self.logger) }
+        try await within(atMost: Self.migrationDeadline) {
+            try await PostgresMigrations.apply(on: self.client, cipher: self.cipher, logger: self.logger)
+        }
     }
+
+    /// How long start-up waits for migrations (several sidecars starting at once wait in turn).
+    private static let migrationDeadline: Duration = .seconds(900)
 
     package func insert(
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
@@ -1003,7 +1011,10 @@ package final class PostgresStore: Store, Service {
 
     /// Runs `body`, or gives up after the deadline with `.unavailable` (see `BoundedWait` for why the
     /// deadline cannot be left to cancellation alone).
-    private func within<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(StoreError) -> T {
+    private func within<T: Sendable>(
+        atMost limit: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws(StoreError) -> T {
+        let deadline = limit ?? self.deadline
         do {
             guard let value = try await BoundedWait.run(atMost: deadline, body) else {
                 throw StoreError(.unavailable, "PostgreSQL did not answer within \(deadline)")
