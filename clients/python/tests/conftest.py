@@ -6,10 +6,12 @@ started one after another in a test share their data, as a restarted sidecar wou
 """
 from __future__ import annotations
 
+import gc
 import os
 import pathlib
 import sys
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -38,3 +40,14 @@ def workdir(tmp_path: pathlib.Path) -> pathlib.Path:
 @pytest.fixture
 def ids() -> dict[str, str]:
     return {"plan_id": str(uuid.uuid4()), "client_id": str(uuid.uuid4())}
+
+
+@pytest.fixture(autouse=True)
+def no_forgotten_failures(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A future or task that failed with nobody to see it is a lost error: asyncio logs it when the
+    object is collected, which gc.collect() makes happen inside the test that caused it."""
+    yield
+    gc.collect()
+    forgotten = [record.getMessage() for record in caplog.records
+                 if record.name == "asyncio" and "never retrieved" in record.getMessage()]
+    assert not forgotten, forgotten

@@ -14,6 +14,23 @@ from crm_sidecar.schema import StatusChange
 from helpers import BINARY, SIDECAR_ENV, outbox_files, send_email, spawn
 
 
+async def stopped(pid: int) -> None:
+    """SIGSTOP, and wait until every thread of the process has stopped: the signal takes effect
+    when each thread is next scheduled, which a busy machine can delay past the next request."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                      for task in pathlib.Path(f"/proc/{pid}/task").iterdir()]
+        except FileNotFoundError:  # a thread ended while we looked
+            states = ["?"]
+        if all(state in "tT" for state in states):
+            return
+        assert time.monotonic() < deadline, f"the sidecar's threads did not stop: {states}"
+        await asyncio.sleep(0.01)
+
+
 def in_seconds(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + seconds))
 
@@ -29,11 +46,13 @@ def test_sigkill_fails_pending_calls_and_a_new_sidecar_resumes_wait_for(workdir:
             waiting = asyncio.ensure_future(first.wait_for(communication_id, "sent"))
             # Stopped, the sidecar reads nothing: these calls are certainly pending at the kill.
             assert first.pid is not None
-            os.kill(first.pid, signal.SIGSTOP)
-            pending = [asyncio.ensure_future(first.health()) for _ in range(3)]
-            await asyncio.sleep(0.2)
-            assert not any(call.done() for call in pending)
-            os.kill(first.pid, signal.SIGKILL)
+            try:
+                await stopped(first.pid)
+                pending = [asyncio.ensure_future(first.health()) for _ in range(3)]
+                await asyncio.sleep(0.2)
+                assert not any(call.done() for call in pending)
+            finally:
+                os.kill(first.pid, signal.SIGKILL)
             for call in [*pending, waiting]:
                 with pytest.raises(SidecarExited) as exited:
                     await asyncio.wait_for(call, 10)

@@ -10,7 +10,7 @@ helpers. The types of every param, result and notification are in `crm_sidecar.s
 from the sidecar's schemas/openrpc.json.
 """
 from ._notifications import NotificationStream
-from .client import RetryPolicy, Sidecar
+from .client import RetryPolicy, Sidecar, StartOptions
 from .errors import (
     IdempotencyConflict,
     InternalError,
@@ -48,6 +48,7 @@ __all__ = [
     "Sidecar",
     "SidecarError",
     "SidecarExited",
+    "StartOptions",
     "StatusChange",
     "StorageUnavailable",
     "SyncNotifications",

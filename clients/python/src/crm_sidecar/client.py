@@ -18,7 +18,7 @@ import shutil
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from ._lines import read_lines
 from ._methods import AsyncMethods
@@ -26,6 +26,9 @@ from ._notifications import NotificationHub, NotificationStream
 from ._stderr import StderrDrain
 from .errors import Overloaded, SidecarExited, error_from_response
 from .schema import CommunicationStatus, EventPage, SidecarReadyParams, StatusChange
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11; needed by the type checker only
 
 logger = logging.getLogger("crm_sidecar")
 
@@ -46,6 +49,18 @@ class RetryPolicy:
     def delay(self, retry: int) -> float:
         """The wait before retry number `retry` (1 for the first retry)."""
         return min(self.max_delay, self.first_delay * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.0)
+
+
+class StartOptions(TypedDict, total=False):
+    """The keyword arguments of `Sidecar.start`, which `spawn` and `SyncSidecar`'s pass on."""
+
+    env: Mapping[str, str] | None
+    cwd: str | os.PathLike[str] | None
+    args: Sequence[str]
+    retry: RetryPolicy | None
+    max_in_flight: int | None
+    ready_timeout: float
+    stop_timeout: float | None
 
 
 class Sidecar(AsyncMethods):
@@ -133,23 +148,12 @@ class Sidecar(AsyncMethods):
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def spawn(
-        cls,
-        binary: str | os.PathLike[str] | None = None,
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        args: Sequence[str] = (),
-        retry: RetryPolicy | None = None,
-        max_in_flight: int | None = None,
-        ready_timeout: float = 60.0,
-        stop_timeout: float | None = None,
-    ) -> AsyncIterator[Sidecar]:
-        """`async with Sidecar.spawn() as sc:` starts the sidecar (see `start`) and stops it at the
-        end of the block: stdin closed, so it finishes what it has read; then, past `stop_timeout`,
-        SIGTERM, then SIGKILL."""
-        sidecar = await cls.start(binary, env=env, cwd=cwd, args=args, retry=retry, max_in_flight=max_in_flight,
-                                  ready_timeout=ready_timeout, stop_timeout=stop_timeout)
+    async def spawn(cls, binary: str | os.PathLike[str] | None = None,
+                    **options: Unpack[StartOptions]) -> AsyncIterator[Sidecar]:
+        """`async with Sidecar.spawn() as sc:` starts the sidecar (the arguments are `start`'s) and
+        stops it at the end of the block: stdin closed, so it finishes what it has read; then, past
+        `stop_timeout`, SIGTERM, then SIGKILL."""
+        sidecar = await cls.start(binary, **options)
         try:
             yield sidecar
         finally:
@@ -165,8 +169,9 @@ class Sidecar(AsyncMethods):
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
     ) -> Sidecar:
         """A client over streams already connected to a sidecar (its stdout and stdin), such as a
-        process started by other means. It does not wait for sidecar.ready, which may have been read
-        already; `close()` closes `writer`, which ends the sidecar's input."""
+        process started by other means; call it from a coroutine, as the client starts reading at
+        once. It does not wait for sidecar.ready, which may have been read already; `close()` closes
+        `writer`, which ends the sidecar's input."""
         return cls(reader, writer, retry=retry, max_in_flight=max_in_flight)
 
     async def __aenter__(self) -> Sidecar:

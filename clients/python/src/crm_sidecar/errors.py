@@ -97,7 +97,7 @@ class NoDeliverableChannel(SidecarError):
     @property
     def reasons(self) -> list[str]:
         reasons = self.data.get("reasons") if isinstance(self.data, Mapping) else None
-        return [str(reason) for reason in reasons] if isinstance(reasons, Sequence) else []
+        return [str(reason) for reason in reasons] if isinstance(reasons, list) else []
 
 
 class Overloaded(SidecarError):

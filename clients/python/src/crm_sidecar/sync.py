@@ -9,14 +9,17 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._methods import SyncMethods
 from ._notifications import NotificationStream
-from .client import RetryPolicy, Sidecar
+from .client import Sidecar, StartOptions
 from .schema import CommunicationStatus, Notification, SidecarReadyParams, StatusChange
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11; needed by the type checker only
 
 T = TypeVar("T")
 
@@ -84,24 +87,11 @@ class SyncSidecar(SyncMethods):
         self._sidecar = sidecar
 
     @classmethod
-    def start(
-        cls,
-        binary: str | os.PathLike[str] | None = None,
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        args: Sequence[str] = (),
-        retry: RetryPolicy | None = None,
-        max_in_flight: int | None = None,
-        ready_timeout: float = 60.0,
-        stop_timeout: float | None = None,
-    ) -> SyncSidecar:
-        """Starts the sidecar and returns once it is ready; see `Sidecar.start`."""
+    def start(cls, binary: str | os.PathLike[str] | None = None, **options: Unpack[StartOptions]) -> SyncSidecar:
+        """Starts the sidecar and returns once it is ready; the arguments are `Sidecar.start`'s."""
         runner = _LoopThread()
         try:
-            sidecar = runner.run(lambda: Sidecar.start(
-                binary, env=env, cwd=cwd, args=args, retry=retry, max_in_flight=max_in_flight,
-                ready_timeout=ready_timeout, stop_timeout=stop_timeout))
+            sidecar = runner.run(lambda: Sidecar.start(binary, **options))
         except BaseException:
             runner.stop()
             raise
@@ -109,22 +99,11 @@ class SyncSidecar(SyncMethods):
 
     @classmethod
     @contextlib.contextmanager
-    def spawn(
-        cls,
-        binary: str | os.PathLike[str] | None = None,
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        args: Sequence[str] = (),
-        retry: RetryPolicy | None = None,
-        max_in_flight: int | None = None,
-        ready_timeout: float = 60.0,
-        stop_timeout: float | None = None,
-    ) -> Iterator[SyncSidecar]:
-        """`with SyncSidecar.spawn() as sc:` starts the sidecar and stops it after the block; see
-        `Sidecar.spawn`."""
-        sidecar = cls.start(binary, env=env, cwd=cwd, args=args, retry=retry, max_in_flight=max_in_flight,
-                            ready_timeout=ready_timeout, stop_timeout=stop_timeout)
+    def spawn(cls, binary: str | os.PathLike[str] | None = None,
+              **options: Unpack[StartOptions]) -> Iterator[SyncSidecar]:
+        """`with SyncSidecar.spawn() as sc:` starts the sidecar and stops it after the block; the
+        arguments are `Sidecar.start`'s."""
+        sidecar = cls.start(binary, **options)
         try:
             yield sidecar
         finally:
