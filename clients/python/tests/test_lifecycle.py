@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import pathlib
 import signal
@@ -32,14 +33,16 @@ async def stopped(pid: int) -> None:
 
 
 def in_seconds(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + seconds))
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return moment.isoformat(timespec="milliseconds")
 
 
 def test_sigkill_fails_pending_calls_and_a_new_sidecar_resumes_wait_for(workdir: pathlib.Path,
                                                                         ids: dict[str, str]) -> None:
     async def scenario() -> tuple[StatusChange, StatusChange]:
         async with spawn(workdir) as first:
-            scheduled = await send_email(first, ids, urgency="high", send_at=in_seconds(2))
+            # Due once the first sidecar is long dead, even on a busy machine.
+            scheduled = await send_email(first, ids, urgency="high", send_at=in_seconds(3))
             communication_id = scheduled["communication_id"]
             # What a workflow keeps (in its checkpoint) to pick the wait up again later.
             kept_seq = (await first.wait_for(communication_id, "scheduled", timeout=1))["seq"]

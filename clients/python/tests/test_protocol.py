@@ -104,7 +104,7 @@ def test_notifications_that_precede_the_response_reach_wait_for(workdir: pathlib
 def test_wait_for_waits_for_a_change_to_come(workdir: pathlib.Path, ids: dict[str, str]) -> None:
     async def scenario() -> None:
         async with spawn(workdir) as sidecar:
-            send_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+            send_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))  # 1 to 2 s ahead
             scheduled = await send_email(sidecar, ids, send_at=send_at, urgency="high")
             assert scheduled["status"] == "scheduled"
             sent = await sidecar.wait_for(scheduled["communication_id"], "sent", timeout=15)
