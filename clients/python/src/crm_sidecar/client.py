@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import random
-import shutil
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 from ._lines import read_lines
 from ._methods import AsyncMethods
 from ._notifications import NotificationHub, NotificationStream
+from ._process import find_binary, setting, stop_process
 from ._stderr import StderrDrain
 from .errors import Overloaded, SidecarExited, error_from_response
 from .schema import CommunicationStatus, EventPage, SidecarReadyParams, StatusChange
@@ -128,15 +128,15 @@ class Sidecar(AsyncMethods):
         """
         environment = {**os.environ, **(env or {})}
         process = await asyncio.create_subprocess_exec(
-            _find_binary(binary), *args,
+            find_binary(binary), *args,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env=environment, cwd=cwd,
         )
         assert process.stdout is not None and process.stdin is not None
-        grace = _number(environment.get("SHUTDOWN_GRACE_SECONDS"), DEFAULT_GRACE_SECONDS)
+        grace = setting(environment, "SHUTDOWN_GRACE_SECONDS", DEFAULT_GRACE_SECONDS)
         sidecar = cls(
             process.stdout, process.stdin, process=process, retry=retry,
-            max_in_flight=max_in_flight or int(_number(environment.get("MAX_IN_FLIGHT"), DEFAULT_MAX_IN_FLIGHT)),
+            max_in_flight=max_in_flight or int(setting(environment, "MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT)),
             stop_timeout=stop_timeout if stop_timeout is not None else grace + 5,
         )
         try:
@@ -327,26 +327,13 @@ class Sidecar(AsyncMethods):
         with contextlib.suppress(Exception):
             self._writer.close()
         if self._process is not None:
-            await self._stop_process(self._process)
+            await stop_process(self._process, self._stop_timeout)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._reader_task), self._stop_timeout)
         if not self._reader_task.done():  # an attached stream that stays open
             self._reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader_task
-
-    async def _stop_process(self, process: asyncio.subprocess.Process) -> None:
-        for step, wait in ((None, self._stop_timeout), (process.terminate, 5.0), (process.kill, None)):
-            if process.returncode is not None:
-                return
-            if step is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    step()
-            try:
-                await asyncio.wait_for(process.wait(), wait)
-                return
-            except asyncio.TimeoutError:
-                logger.warning("crm-sidecar (pid %s) did not stop within %s s", process.pid, wait)
 
     # Reading
 
@@ -440,20 +427,3 @@ class Sidecar(AsyncMethods):
 
     def _stderr_tail(self) -> list[str]:
         return list(self._stderr.tail) if self._stderr is not None else []
-
-
-def _find_binary(binary: str | os.PathLike[str] | None) -> str:
-    chosen = os.fspath(binary) if binary is not None else os.environ.get("CRM_SIDECAR_BIN")
-    if chosen:
-        return chosen
-    found = shutil.which("crm-sidecar")
-    if found is None:
-        raise FileNotFoundError("crm-sidecar: pass the binary, set CRM_SIDECAR_BIN, or put crm-sidecar on PATH")
-    return found
-
-
-def _number(text: str | None, default: float) -> float:
-    try:
-        return float(text) if text else default
-    except ValueError:
-        return default
