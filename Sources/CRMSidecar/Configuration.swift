@@ -66,6 +66,7 @@ struct Configuration {
         ("TEMPLATES_DIR", "a folder of <message_type>.<channel>.mustache files that replace the shipped ones"),
         ("SMTP_FROM_EMAIL", "the From address of emails (default: crm-sidecar@localhost)"),
         ("SMTP_FROM_NAME", "the From display name of emails"),
+        ("SENDER_POSTAL_ADDRESS", "the sender's postal address, put in every email's footer (CAN-SPAM requires one in commercial email)"),
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default: info)"),
         ("MAX_LINE_BYTES", "the longest request line accepted, in bytes (default: 1048576)"),
         ("MAX_IN_FLIGHT", "how many requests may run at once before -32005 (default: 64)"),
@@ -129,7 +130,10 @@ struct Configuration {
 
         outboxDirectory = URL(fileURLWithPath: value("OUTBOX_DIR") ?? "outbox", isDirectory: true)
         templatesDirectory = value("TEMPLATES_DIR").map { URL(fileURLWithPath: $0, isDirectory: true) }
-        sender = EmailSender(address: value("SMTP_FROM_EMAIL") ?? "crm-sidecar@localhost", name: value("SMTP_FROM_NAME"))
+        sender = EmailSender(
+            address: value("SMTP_FROM_EMAIL") ?? "crm-sidecar@localhost", name: value("SMTP_FROM_NAME"),
+            postalAddress: value("SENDER_POSTAL_ADDRESS")
+        )
 
         let level = (value("LOG_LEVEL") ?? "info").lowercased()
         guard let logLevel = Logger.Level(rawValue: level == "warn" ? "warning" : level) else {

@@ -42,6 +42,9 @@ struct ValidateConfig: ParsableCommand {
             if smtp.username == nil {
                 warnings.append("SMTP_USERNAME is not set: no AUTH; most servers refuse to relay without it")
             }
+            if configuration.sender.postalAddress == nil {
+                warnings.append("SENDER_POSTAL_ADDRESS is not set: CAN-SPAM requires a valid postal address in every commercial email")
+            }
         } else {
             lines.append("• email: no SMTP_HOST; emails are written to \(configuration.outboxDirectory.path)/email")
         }

@@ -125,6 +125,25 @@ struct WebhookParsingTests {
         #expect(html.contains(#"<img src="https://crm.example.com/email/open/"#))
         #expect(html.contains(links.unsubscribeURL(for: id)))
         #expect(html.hasSuffix("</body></html>"))
-        #expect(message.content.text == "t")
+        // The plain text keeps its links and gets the unsubscribe link as a footer.
+        #expect(message.content.text == "t\n\n-- \nUnsubscribe: \(links.unsubscribeURL(for: id))")
+    }
+
+    @Test("every email's footer carries the sender's postal address, in HTML and in text (CAN-SPAM)")
+    func postalAddress() throws {
+        let sender = EmailSender(address: "events@example.com", name: "Planiva", postalAddress: "Planiva Events, 1 Main St, Springfield <IL>")
+        let message = OutboundMessage(
+            communicationID: UUID(), attempt: 1, messageType: .reminder, channel: .email, to: "priya@example.com",
+            content: RenderedMessage(subject: "s", html: "<html><body><p>Hi</p></body></html>", text: "Hi")
+        )
+        for links in [EmailLinks(baseURL: "https://crm.example.com", key: .init(size: .bits256)), nil] {
+            let composed = EmailComposer(sender: sender, links: links).compose(message)
+            #expect(composed.content.text.contains("\n-- \nPlaniva Events, 1 Main St, Springfield <IL>"))
+            let html = try #require(composed.content.html)
+            #expect(html.contains("Planiva Events, 1 Main St, Springfield &lt;IL&gt;"))
+            #expect(html.hasSuffix("</body></html>"))
+        }
+        let unsigned = EmailComposer(sender: EmailSender(address: "events@example.com", name: nil), links: nil).compose(message)
+        #expect(unsigned.content.text == "Hi")
     }
 }

@@ -15,8 +15,14 @@ package struct EmailComposer: Sendable {
 
     package func compose(_ message: OutboundMessage) -> MIMEMessage {
         var content = message.content
-        if let links, let html = content.html {
-            content.html = EmailTracking(links: links, communicationID: message.communicationID).apply(to: html)
+        let footer = EmailFooter(postalAddress: sender.postalAddress, unsubscribeURL: links?.unsubscribeURL(for: message.communicationID))
+        content.text = footer.appended(toText: content.text)
+        if let html = content.html {
+            if let links {
+                content.html = EmailTracking(links: links, communicationID: message.communicationID, postalAddress: sender.postalAddress).apply(to: html)
+            } else {
+                content.html = footer.appended(toHTML: html)
+            }
         }
         return MIMEMessage(
             from: sender, to: message.to, toName: message.recipientName, communicationID: message.communicationID,

@@ -6,6 +6,8 @@ import Foundation
 struct EmailTracking {
     var links: EmailLinks
     var communicationID: UUID
+    /// The sender's postal address, shown above the unsubscribe link (CAN-SPAM).
+    var postalAddress: String?
 
     private static let href = try! NSRegularExpression(pattern: #"href\s*=\s*"(https?://[^"]+)""#, options: [.caseInsensitive])
 
@@ -21,9 +23,10 @@ struct EmailTracking {
             last = whole.upperBound
         }
         result += html[last...]
+        let address = postalAddress.map { "<br>\(EmailFooter.escapeText($0))" } ?? ""
         let footer = """
             <p style="font-size:12px;color:#888888">You receive this email about your event. \
-            <a href="\(Self.escapeAttribute(links.unsubscribeURL(for: communicationID)))">Unsubscribe</a></p>\
+            <a href="\(Self.escapeAttribute(links.unsubscribeURL(for: communicationID)))">Unsubscribe</a>\(address)</p>\
             <img src="\(Self.escapeAttribute(links.openURL(for: communicationID)))" width="1" height="1" alt="" style="display:none">
             """
         if let end = result.range(of: "</body>", options: [.caseInsensitive, .backwards]) {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// One HTTPS call to a provider's API, with what the providers' answers have in common: a network
 /// failure, TLS failure or timeout is reported as no answer, a body is read up to a limit, and
@@ -30,7 +31,15 @@ struct ProviderHTTP: Sendable {
         }
     }
 
-    var client: HTTPClient = .shared
+    var client: HTTPClient = Self.client
+
+    /// One client for every provider, refusing anything older than TLS 1.2 (NIOSSL's default
+    /// client configuration still accepts TLS 1.0). It lives as long as the process.
+    private static let client: HTTPClient = {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+    }()
     var timeout: Duration = .seconds(30)
     /// A provider's name for messages: "Twilio", "WhatsApp Cloud API".
     var service: String

@@ -25,10 +25,13 @@ package struct PostgresConfiguration: Sendable {
         let database = String(components.path.drop(while: { $0 == "/" }))
         let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
         let tls: PostgresClient.Configuration.TLS
+        // TLS 1.2 at least, as for every other connection the sidecar makes.
+        var secure = TLSConfiguration.makeClientConfiguration()
+        secure.minimumTLSVersion = .tlsv12
         switch mode {
         case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case "prefer", "allow": tls = .prefer(secure)
+        case "require", "verify-ca", "verify-full": tls = .require(secure)
         default: throw StoreError(.unavailable, "DATABASE_URL has sslmode=\(mode); use disable, prefer or require")
         }
         let port = components.port ?? 5432

@@ -95,6 +95,8 @@ final class CurlSession: @unchecked Sendable {
         )
         // Certificate and host name checks stay on, whatever else is configured.
         crm_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        // TLS 1.2 at least (STARTTLS and implicit TLS alike); libcurl's default still allows 1.0.
+        crm_curl_setopt_long(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
         crm_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
         if let caFile = settings.caFile {
             crm_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)
