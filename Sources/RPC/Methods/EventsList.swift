@@ -53,8 +53,13 @@ package enum EventsList: RPCMethod {
             guard !requested.isEmpty else {
                 throw .invalidParams(FieldError(field: "kinds", reason: "must name at least one of \(known), or be left out for all"))
             }
-            for (index, kind) in requested.enumerated() where !EngineEvent.methods.contains(kind) {
-                throw .invalidParams(FieldError(field: "kinds[\(index)]", reason: "is not an event method; expected one of \(known)"))
+            for (index, kind) in requested.enumerated() {
+                guard EngineEvent.methods.contains(kind) else {
+                    throw .invalidParams(FieldError(field: "kinds[\(index)]", reason: "is not an event method; expected one of \(known)"))
+                }
+                guard !requested[..<index].contains(kind) else {
+                    throw .invalidParams(FieldError(field: "kinds[\(index)]", reason: "repeats an earlier kind; name each once"))
+                }
             }
             kinds = Set(requested)
         }

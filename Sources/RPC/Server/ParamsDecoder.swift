@@ -21,6 +21,13 @@ package enum ParamsDecoder {
             let data = try JSONEncoder().encode(JSONValue.object(members))
             return try WireJSON.makeDecoder().decode(Params.self, from: data)
         } catch let error as DecodingError {
+            // Foundation reports a number that does not fit the type (1.5 for an integer) as
+            // invalid JSON with no path; the JSON is ours and valid, so the fraction is the cause.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                let key = members.keys.sorted().first(where: { if case .double(let value) = members[$0] { value.rounded() != value } else { false } })
+            {
+                throw .invalidParams(FieldError(field: key, reason: "must be a whole number"))
+            }
             throw .invalidParams(fieldError(error))
         } catch let error as FieldError {
             throw .invalidParams(error)
