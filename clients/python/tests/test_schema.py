@@ -45,7 +45,7 @@ def test_generated_modules_match_the_schema() -> None:
 def test_the_check_fails_when_the_schema_changes(tmp_path: pathlib.Path) -> None:
     changed = schema()
     changed["methods"].append({
-        "name": "audit.list", "summary": "The audit trail.", "paramStructure": "by-name",
+        "name": "probes.list", "summary": "A method no schema has.", "paramStructure": "by-name",
         "params": [{"name": "client_id", "schema": {"$ref": "#/components/schemas/Uuid"}, "required": False}],
         "result": {"name": "page", "schema": {"type": "object", "properties": {"entries": {"type": "array"}},
                                               "required": ["entries"]}},
@@ -58,9 +58,9 @@ def test_the_check_fails_when_the_schema_changes(tmp_path: pathlib.Path) -> None
     assert "out of date" in check.stderr
     # A new method gets its typed method and result type on the next run.
     rendered = {path.name: text for path, text in load_generator().render(changed).items()}
-    assert "async def list_audit(" in rendered["_methods.py"]
-    assert "def list_audit(" in rendered["_methods.py"].split("class SyncMethods")[1]
-    assert "class ListAuditResult(" in rendered["schema.py"]
+    assert "async def list_probes(" in rendered["_methods.py"]
+    assert "def list_probes(" in rendered["_methods.py"].split("class SyncMethods")[1]
+    assert "class ListProbesResult(" in rendered["schema.py"]
 
 
 def test_the_generator_does_not_change_the_schema_it_reads() -> None:
