@@ -190,6 +190,24 @@ def test_the_client_keeps_to_max_in_flight_by_itself(workdir: pathlib.Path) -> N
     asyncio.run(scenario())
 
 
+def test_a_call_given_up_on_keeps_its_place_until_answered(workdir: pathlib.Path) -> None:
+    """A call that times out or is cancelled is still running in the sidecar: the client counts it
+    against MAX_IN_FLIGHT until its answer comes, or the next call would be refused."""
+
+    async def scenario() -> None:
+        async with spawn(workdir, {"MAX_IN_FLIGHT": "1"}, retry=RetryPolicy(attempts=1)) as sidecar:
+            for _ in range(10):
+                with pytest.raises(TimeoutError):
+                    await sidecar.call("health", timeout=1e-6)
+                await sidecar.health()
+                cancelled = asyncio.ensure_future(sidecar.health())
+                await asyncio.sleep(0)  # written
+                cancelled.cancel()
+                await sidecar.health()
+
+    asyncio.run(scenario())
+
+
 def test_attach_to_a_process_started_elsewhere(workdir: pathlib.Path) -> None:
     async def scenario() -> None:
         process = await asyncio.create_subprocess_exec(

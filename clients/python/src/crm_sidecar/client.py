@@ -219,34 +219,55 @@ class Sidecar(AsyncMethods):
                 await asyncio.sleep(delay)
 
     async def _call_once(self, method: str, params: Mapping[str, Any] | None, timeout: float | None) -> Any:
-        async with self._slots if self._slots is not None else contextlib.nullcontext():
-            if self._exited is not None:
+        if self._exited is not None:
+            raise self._gone_error()
+        identifier = next(self._ids)
+        request: dict[str, Any] = {"jsonrpc": "2.0", "id": identifier, "method": method}
+        if params is not None:
+            request["params"] = dict(params)
+        line = json.dumps(request, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+        if self._slots is not None:
+            await self._slots.acquire()
+            if self._exited is not None:  # ended while this call waited for its turn
+                self._slots.release()
                 raise self._gone_error()
-            identifier = next(self._ids)
-            request: dict[str, Any] = {"jsonrpc": "2.0", "id": identifier, "method": method}
-            if params is not None:
-                request["params"] = dict(params)
-            line = json.dumps(request, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode() + b"\n"
-            answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            self._pending[identifier] = answer
-            try:
-                await self._write(line)
-                return await asyncio.wait_for(answer, timeout) if timeout is not None else await answer
-            except asyncio.TimeoutError:
-                raise TimeoutError(f"no answer to {method} within {timeout} s") from None
-            finally:
-                self._pending.pop(identifier, None)
+        # The answer is resolved by the reader (the response, or the process's end), never by the
+        # caller: one that gives up (a timeout, a cancellation) leaves the request running in the
+        # sidecar, where it still counts against MAX_IN_FLIGHT, so its slot is freed only then.
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        answer.add_done_callback(self._settled)
+        self._pending[identifier] = answer
+        await self._write(identifier, line)
+        try:
+            if timeout is None:
+                return await asyncio.shield(answer)
+            return await asyncio.wait_for(asyncio.shield(answer), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no answer to {method} within {timeout} s") from None
 
-    async def _write(self, line: bytes) -> None:
-        async with self._write_lock:
-            try:
+    def _settled(self, answer: asyncio.Future[Any]) -> None:
+        if self._slots is not None:
+            self._slots.release()
+        if not answer.cancelled():
+            answer.exception()  # seen here, so that an answer nobody awaits any more is not reported as lost
+
+    async def _write(self, identifier: int, line: bytes) -> None:
+        written = False
+        try:
+            async with self._write_lock:
                 self._writer.write(line)
+                written = True
                 await self._writer.drain()
-            except (ConnectionError, RuntimeError):
-                # The pipe broke (or was closed): the process is gone or going. The reader finds out
-                # how it ended and fails this call with that.
-                await asyncio.shield(self._reader_task)
-                raise self._gone_error() from None
+        except (ConnectionError, RuntimeError):
+            # The pipe broke (or was closed): the process is gone or going. The reader finds out how
+            # it ended and fails the call with that.
+            await asyncio.shield(self._reader_task)
+            raise self._gone_error() from None
+        finally:
+            if not written:  # cancelled or failed before the request left: no answer will come
+                unsent = self._pending.pop(identifier, None)
+                if unsent is not None:
+                    unsent.cancel()
 
     # Notifications
 
@@ -388,13 +409,9 @@ class Sidecar(AsyncMethods):
                 self._hub.publish(method, params)
             return
         identifier = message.get("id")
-        answer = self._pending.get(identifier) if isinstance(identifier, int) else None
+        answer = self._pending.pop(identifier, None) if isinstance(identifier, int) else None
         if answer is None:
-            # A call given up on (timeout, cancellation), or an error about no request in particular.
-            level = logging.DEBUG if isinstance(identifier, int) else logging.ERROR
-            logger.log(level, "crm-sidecar answered no pending call: %.300r", message)
-            return
-        if answer.done():
+            logger.error("crm-sidecar answered no request of this client: %.300r", message)
             return
         if isinstance(message.get("error"), dict):
             answer.set_exception(error_from_response(message["error"]))
@@ -414,9 +431,9 @@ class Sidecar(AsyncMethods):
         expected = self._closing
         if not expected:
             logger.error("crm-sidecar ended by itself (exit status %s)", returncode)
-        for answer in self._pending.values():
-            if not answer.done():
-                answer.set_exception(self._gone_error())
+        pending, self._pending = self._pending, {}
+        for answer in pending.values():
+            answer.set_exception(self._gone_error())
         self._hub.end(self._exited, expected=expected)
 
     def _gone_error(self) -> SidecarExited:
