@@ -12,7 +12,7 @@ struct CRMSidecar: AsyncParsableCommand {
         discussion: "Configuration comes from the environment and a .env file in the working directory:\n"
             + Configuration.documented.map { "  \($0.0): \($0.1)" }.joined(separator: "\n"),
         version: version,
-        subcommands: [Serve.self, Migrate.self, Check.self, ValidateConfig.self, Purge.self],
+        subcommands: [Serve.self, Migrate.self, Check.self, ValidateConfig.self, Purge.self, RotateKey.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -23,6 +23,8 @@ struct Configuration {
     var maxInFlight: Int
     /// Parsed at once, so a malformed key stops the start-up with the variable named; never logged.
     var encryptionKey: MasterKey?
+    /// DB_ENCRYPTION_KEY_PREVIOUS: the key being rotated away from; data under either reads.
+    var previousEncryptionKey: MasterKey?
     var leaseDuration: Duration
     /// How long a stop may take to finish the work in flight before it is cancelled.
     var shutdownGrace: Duration
@@ -71,6 +73,7 @@ struct Configuration {
         ("MAX_LINE_BYTES", "the longest request line accepted, in bytes (default: 1048576)"),
         ("MAX_IN_FLIGHT", "how many requests may run at once before -32005 (default: 64)"),
         ("DB_ENCRYPTION_KEY", "the master key for contact details and message content at rest: 32 bytes in base64 (openssl rand -base64 32) or a passphrase of 32+ characters. Required with PostgreSQL; with SQLite, a key is generated into <database>.key (0600) when unset"),
+        ("DB_ENCRYPTION_KEY_PREVIOUS", "during a key rotation, the key being replaced: data under either key reads, everything new is under DB_ENCRYPTION_KEY; see `crm-sidecar rotate-key`"),
         ("WORK_LEASE_SECONDS", "how long a sidecar holds a claimed send before others may take it over; must outlast a provider call (default: 60)"),
         ("SHUTDOWN_GRACE_SECONDS", "how long a stop (end of stdin, SIGTERM) may take to finish requests and sends in flight; what is still unfinished then is left to its lease (default: 10)"),
         ("SEND_CONCURRENCY", "how many queued sends one sidecar runs at once (default: 8)"),
@@ -272,6 +275,18 @@ struct Configuration {
             throw Problem(variable: "DB_ENCRYPTION_KEY", reason: "is required with PostgreSQL: 32 bytes in base64 (openssl rand -base64 32)")
         } else {
             encryptionKey = nil
+        }
+        if let secret = value("DB_ENCRYPTION_KEY_PREVIOUS") {
+            guard encryptionKey != nil else {
+                throw Problem(variable: "DB_ENCRYPTION_KEY_PREVIOUS", reason: "needs DB_ENCRYPTION_KEY, the new key to rotate to")
+            }
+            do {
+                previousEncryptionKey = try MasterKey(secret: secret)
+            } catch {
+                throw Problem(variable: "DB_ENCRYPTION_KEY_PREVIOUS", reason: "must be 32 bytes in base64 or a passphrase of at least 32 characters")
+            }
+        } else {
+            previousEncryptionKey = nil
         }
     }
 

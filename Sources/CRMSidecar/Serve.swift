@@ -32,7 +32,8 @@ struct Serve: AsyncParsableCommand {
         // Without PUBLIC_BASE_URL, links name the address the side port binds (WEBHOOK_PORT=0 takes
         // any free port): right for local work; a public deployment sets PUBLIC_BASE_URL.
         let links = EmailLinks(
-            baseURL: configuration.publicBaseURL, key: opened.master.linkSigning, followsBoundAddress: !configuration.publicBaseURLIsSet
+            baseURL: configuration.publicBaseURL, key: opened.master.linkSigning,
+            previousKey: configuration.previousEncryptionKey?.linkSigning, followsBoundAddress: !configuration.publicBaseURLIsSet
         )
         let providers = Providers.make(configuration, links: links, logger: logger)
         let registry = MetricsBootstrap.bootstrap(providers: providers.names.values.flatMap { $0 })

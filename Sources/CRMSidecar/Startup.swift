@@ -36,7 +36,8 @@ enum Startup {
                 }
                 return OpenedStore(
                     .sqlite(try SQLiteStore(
-                        path: path, cipher: FieldCipher(master: master), auditEverything: configuration.auditEverything, logger: logger
+                        path: path, cipher: FieldCipher(master: master, previous: configuration.previousEncryptionKey),
+                    auditEverything: configuration.auditEverything, logger: logger
                     )), master: master,
                     instance: configuration.instance ?? PostgresStore.randomInstance()
                 )
@@ -49,7 +50,7 @@ enum Startup {
                 logger.info("using PostgreSQL", metadata: ["db.server": "\(postgres.safeDescription)"])
                 let instance = configuration.instance ?? PostgresStore.randomInstance()
                 return OpenedStore(.postgres(PostgresStore(
-                    configuration: postgres, cipher: FieldCipher(master: master), instance: instance,
+                    configuration: postgres, cipher: FieldCipher(master: master, previous: configuration.previousEncryptionKey), instance: instance,
                     auditEverything: configuration.auditEverything, logger: logger
                 )), master: master, instance: instance)
             }

@@ -124,6 +124,11 @@ package protocol Store: Sendable {
     @discardableResult
     func save(_ preferences: ClientPreferences, source: String, announcing: ConsentChange?) async throws(StoreError) -> ConsentChange?
 
+    /// Re-wraps every client key under the current master key and re-indexes every contact under
+    /// its blind-index key, `batch` at a time, while other sidecars (given both keys) keep working;
+    /// then records the current key as the database's. Needs DB_ENCRYPTION_KEY_PREVIOUS.
+    func rotateKeys(batch: Int) async throws(StoreError) -> KeyRotation
+
     // MARK: - Compliance
 
     /// Appends `entry` to the audit trail (unless auditing is limited to what the law needs and

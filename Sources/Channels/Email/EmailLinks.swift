@@ -21,13 +21,17 @@ package final class EmailLinks: Sendable {
     private let base: Mutex<String>
     private let followsBoundAddress: Bool
     private let key: SymmetricKey
+    /// The previous master key's, during and after a key rotation: links in emails already sent
+    /// keep working (an unsubscribe link must, for 30 days at least).
+    private let previousKey: SymmetricKey?
 
     /// - Parameter followsBoundAddress: true when `baseURL` is only a guess from WEBHOOK_HOST and
     ///   WEBHOOK_PORT (no PUBLIC_BASE_URL): the address the side port binds replaces it.
-    package init(baseURL: String, key: SymmetricKey, followsBoundAddress: Bool = false) {
+    package init(baseURL: String, key: SymmetricKey, previousKey: SymmetricKey? = nil, followsBoundAddress: Bool = false) {
         self.base = Mutex(baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
         self.followsBoundAddress = followsBoundAddress
         self.key = key
+        self.previousKey = previousKey
     }
 
     /// The side port listens on `host:port`: links name it from now on, unless PUBLIC_BASE_URL was set.
@@ -66,17 +70,21 @@ package final class EmailLinks: Sendable {
         // tokens through.
         guard let bytes = Self.data(base64URL: token), bytes.count == 32, Self.base64URL(bytes) == token else { return nil }
         let id = bytes.prefix(16)
-        let expected = signature(purpose, id: Data(id), target: target)
-        // Constant time: a timing difference must not reveal how much of a forged tag was right.
-        guard zip(expected, bytes.suffix(16)).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
-        return id.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        for key in [key] + (previousKey.map { [$0] } ?? []) {
+            let expected = signature(purpose, id: Data(id), target: target, key: key)
+            // Constant time: a timing difference must not reveal how much of a forged tag was right.
+            if zip(expected, bytes.suffix(16)).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 {
+                return id.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+            }
+        }
+        return nil
     }
 
-    private func signature(_ purpose: Purpose, id: Data, target: String) -> Data {
+    private func signature(_ purpose: Purpose, id: Data, target: String, key: SymmetricKey? = nil) -> Data {
         var message = Data(purpose.rawValue.utf8)
         message += id
         message += Data(target.utf8)
-        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).prefix(16)
+        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key ?? self.key)).prefix(16)
     }
 
     private static func base64URL(_ data: Data) -> String {

@@ -34,4 +34,16 @@ struct ContactColumns: Sendable {
             channel: channelValue, address: String(decoding: opened, as: UTF8.self), updatedAt: Date(millisecondsSince1970: updatedAt)
         )
     }
+
+    /// `row` indexed under the current blind-index key, when it is not already; nil when it is, or
+    /// when it cannot be read (its client's key is gone: the row is erased and left alone).
+    static func reindexed(row: ContactColumns, key: ClientKey?) throws(StoreError) -> ContactColumns? {
+        guard let key else { return nil }
+        let address = String(decoding: try key.open(row.address, "client_contacts.address", row: "\(row.clientID):\(row.channel)"), as: UTF8.self)
+        let index = key.cipher.blindIndex(address)
+        guard index != row.addressIndex else { return nil }
+        var reindexed = row
+        reindexed.addressIndex = index
+        return reindexed
+    }
 }

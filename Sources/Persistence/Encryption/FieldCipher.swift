@@ -8,12 +8,18 @@ package import Foundation
 /// `0x01 || nonce (12) || ciphertext || tag (16)`; the authenticated data names the field and the row
 /// (`communications.recipient:<id>`), so a value copied to another row or column does not open.
 /// Deleting a client's wrapped key makes everything sealed under it unreadable (crypto-shredding).
+///
+/// During a key rotation (DB_ENCRYPTION_KEY_PREVIOUS set) client keys wrapped by either master key
+/// open, blind indexes are looked up under both, and the database may still record the previous
+/// key; everything written is wrapped and indexed under the current one.
 package struct FieldCipher: Sendable {
     private static let version: UInt8 = 1
     private let master: MasterKey
+    private let previous: MasterKey?
 
-    package init(master: MasterKey) {
+    package init(master: MasterKey, previous: MasterKey? = nil) {
         self.master = master
+        self.previous = previous
     }
 
     /// A new data key for `clientID`, and its wrapped form to store.
@@ -24,8 +30,25 @@ package struct FieldCipher: Sendable {
     }
 
     func unwrap(_ wrapped: Data, for clientID: String) throws(StoreError) -> SymmetricKey {
-        SymmetricKey(data: try open(wrapped, with: master.wrapping, context: "client_keys:\(clientID)"))
+        do {
+            return SymmetricKey(data: try open(wrapped, with: master.wrapping, context: "client_keys:\(clientID)"))
+        } catch {
+            guard let previous else { throw error }
+            return SymmetricKey(data: try open(wrapped, with: previous.wrapping, context: "client_keys:\(clientID)"))
+        }
     }
+
+    /// The client key wrapped under the current master key, when it is still wrapped under the
+    /// previous one; nil when there is nothing to do.
+    func rewrap(_ wrapped: Data, for clientID: String) throws(StoreError) -> Data? {
+        let context = "client_keys:\(clientID)"
+        if (try? open(wrapped, with: master.wrapping, context: context)) != nil { return nil }
+        guard let previous else { throw StoreError(.wrongKey, "client key \(clientID) is wrapped under neither DB_ENCRYPTION_KEY nor DB_ENCRYPTION_KEY_PREVIOUS") }
+        return try seal(try open(wrapped, with: previous.wrapping, context: context), with: master.wrapping, context: context)
+    }
+
+    /// Whether a rotation is under way here (a previous key was given).
+    var isRotating: Bool { previous != nil }
 
     func seal(_ plaintext: Data, with key: SymmetricKey, context: String) throws(StoreError) -> Data {
         do {
@@ -53,9 +76,10 @@ package struct FieldCipher: Sendable {
     /// What the database records of the master key, to recognise it (`MasterKey.check`).
     var keyCheck: Data { master.check }
 
-    /// Whether the database's record of the master key (nil: none yet) is this key's.
+    /// Whether the database's record of the master key (nil: none yet) is this key's, or during a
+    /// rotation the previous key's.
     func verify(storedCheck: Data?) throws(StoreError) {
-        if let storedCheck, storedCheck != master.check {
+        if let storedCheck, storedCheck != master.check, storedCheck != previous?.check {
             throw StoreError(
                 .wrongKey,
                 "DB_ENCRYPTION_KEY is not the key this database was written with; use that key (for SQLite, the <database>.key file beside it)"
@@ -66,7 +90,17 @@ package struct FieldCipher: Sendable {
     /// A keyed hash of an address, for finding a client by email or phone without storing either in
     /// the clear. Email addresses are compared without regard to case.
     package func blindIndex(_ address: String) -> Data {
+        Self.blindIndex(address, under: master)
+    }
+
+    /// Every index `address` may be stored under: the current key's, and during a rotation the
+    /// previous key's (rows not yet re-indexed).
+    func blindIndexes(_ address: String) -> [Data] {
+        [blindIndex(address)] + (previous.map { [Self.blindIndex(address, under: $0)] } ?? [])
+    }
+
+    private static func blindIndex(_ address: String, under key: MasterKey) -> Data {
         let normalized = address.contains("@") ? address.lowercased() : address
-        return Data(HMAC<SHA256>.authenticationCode(for: Data(normalized.utf8), using: master.blindIndex))
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(normalized.utf8), using: key.blindIndex))
     }
 }

@@ -285,11 +285,13 @@ package final class PostgresStore: Store, Service {
     }
 
     package func clients(withAddress address: String) async throws(StoreError) -> [UUID] {
-        let index = cipher.blindIndex(address)
+        // Two during a key rotation: rows not yet re-indexed are under the previous key's index.
+        let indexes = cipher.blindIndexes(address)
+        let (current, previous) = (indexes[0], indexes[indexes.count - 1])
         return try await connection { connection, logger in
             var clients: [UUID] = []
             let rows = try await connection.query(
-                "SELECT DISTINCT client_id FROM client_contacts WHERE address_index = \(index) ORDER BY client_id", logger: logger
+                "SELECT DISTINCT client_id FROM client_contacts WHERE address_index IN (\(current), \(previous)) ORDER BY client_id", logger: logger
             )
             for try await id in rows.decode(String.self) {
                 if let uuid = UUID(uuidString: id) { clients.append(uuid) }
@@ -447,6 +449,80 @@ package final class PostgresStore: Store, Service {
             RETURNING id
             """, logger: logger).collect()
         return erased.count
+    }
+
+    // MARK: - Key rotation
+
+    package func rotateKeys(batch: Int) async throws(StoreError) -> KeyRotation {
+        guard cipher.isRotating else { throw StoreError(.wrongKey, "no previous key to rotate from: set DB_ENCRYPTION_KEY_PREVIOUS") }
+        let cipher = self.cipher
+        var rotation = KeyRotation()
+        var after = ""
+        while true {
+            let (last, count) = try await transaction { [after] connection, logger -> (String?, Int) in
+                // FOR UPDATE: a sidecar creating the same client's key waits; none is re-wrapped twice.
+                let rows = try await connection.query(
+                    "SELECT client_id, wrapped_key FROM client_keys WHERE client_id > \(after) ORDER BY client_id LIMIT \(batch) FOR UPDATE",
+                    logger: logger
+                ).collect()
+                var count = 0
+                var last: String?
+                for row in rows {
+                    let (client, wrapped) = try row.decode((String, Data).self)
+                    last = client
+                    guard let rewrapped = try cipher.rewrap(wrapped, for: client) else { continue }
+                    try await connection.query("UPDATE client_keys SET wrapped_key = \(rewrapped) WHERE client_id = \(client)", logger: logger)
+                    count += 1
+                }
+                return (last, count)
+            }
+            rotation.clientKeys += count
+            guard let last else { break }
+            after = last
+        }
+        after = ""
+        while true {
+            let (last, count) = try await transaction { [after] connection, logger -> (String?, Int) in
+                var clients: [String] = []
+                for try await client in try await connection.query(
+                    "SELECT DISTINCT client_id FROM client_contacts WHERE client_id > \(after) ORDER BY client_id LIMIT \(batch)", logger: logger
+                ).decode(String.self) {
+                    clients.append(client)
+                }
+                var count = 0
+                for client in clients {
+                    let key = try await Self.clientKey(client, cipher: cipher, on: connection, logger: logger)
+                    for row in try await connection.query(
+                        "SELECT channel, address_index, address, updated_at FROM client_contacts WHERE client_id = \(client) FOR UPDATE",
+                        logger: logger
+                    ).collect() {
+                        let (channel, index, address, updatedAt) = try row.decode((String, Data, Data, Int64).self)
+                        guard let contact = try ContactColumns.reindexed(
+                            row: ContactColumns(clientID: client, channel: channel, addressIndex: index, address: address, updatedAt: updatedAt), key: key
+                        ) else { continue }
+                        // A sidecar may have written the new index meanwhile: keep one row.
+                        try await connection.query("""
+                            INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
+                            VALUES (\(client), \(channel), \(contact.addressIndex), \(contact.address), \(contact.updatedAt))
+                            ON CONFLICT (client_id, channel, address_index) DO NOTHING
+                            """, logger: logger)
+                        try await connection.query(
+                            "DELETE FROM client_contacts WHERE client_id = \(client) AND channel = \(channel) AND address_index = \(index)", logger: logger
+                        )
+                        count += 1
+                    }
+                }
+                return (clients.last, count)
+            }
+            rotation.contacts += count
+            guard let last else { break }
+            after = last
+        }
+        let check = cipher.keyCheck
+        _ = try await connection { connection, logger in
+            try await connection.query("UPDATE encryption SET key_check = \(check) WHERE id = 1", logger: logger)
+        }
+        return rotation
     }
 
     // MARK: - Compliance

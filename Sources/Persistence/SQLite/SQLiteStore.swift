@@ -201,10 +201,12 @@ package final class SQLiteStore: Store {
     }
 
     package func clients(withAddress address: String) async throws(StoreError) -> [UUID] {
-        let index = cipher.blindIndex(address)
+        // Two during a key rotation: rows not yet re-indexed are under the previous key's index.
+        let indexes = cipher.blindIndexes(address)
         return try await read { db in
             try String.fetchAll(
-                db, sql: "SELECT DISTINCT client_id FROM client_contacts WHERE address_index = ? ORDER BY client_id", arguments: [index]
+                db, sql: "SELECT DISTINCT client_id FROM client_contacts WHERE address_index IN (?, ?) ORDER BY client_id",
+                arguments: [indexes[0], indexes[indexes.count - 1]]
             ).compactMap(UUID.init(uuidString:))
         }
     }
@@ -333,6 +335,66 @@ package final class SQLiteStore: Store {
             arguments: [at, client]
         )
         return db.changesCount
+    }
+
+    // MARK: - Key rotation
+
+    package func rotateKeys(batch: Int) async throws(StoreError) -> KeyRotation {
+        guard cipher.isRotating else { throw StoreError(.wrongKey, "no previous key to rotate from: set DB_ENCRYPTION_KEY_PREVIOUS") }
+        let cipher = self.cipher
+        var rotation = KeyRotation()
+        var after = ""
+        while true {
+            let (last, count) = try await write { [after] db -> (String?, Int) in
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT client_id, wrapped_key FROM client_keys WHERE client_id > ? ORDER BY client_id LIMIT ?", arguments: [after, batch]
+                )
+                var count = 0
+                for row in rows {
+                    let client: String = row["client_id"]
+                    guard let rewrapped = try cipher.rewrap(row["wrapped_key"], for: client) else { continue }
+                    try db.execute(sql: "UPDATE client_keys SET wrapped_key = ? WHERE client_id = ?", arguments: [rewrapped, client])
+                    count += 1
+                }
+                return (rows.last?["client_id"], count)
+            }
+            rotation.clientKeys += count
+            guard let last else { break }
+            after = last
+        }
+        after = ""
+        while true {
+            let (last, count) = try await write { [after] db -> (String?, Int) in
+                let clients = try String.fetchAll(
+                    db, sql: "SELECT DISTINCT client_id FROM client_contacts WHERE client_id > ? ORDER BY client_id LIMIT ?", arguments: [after, batch]
+                )
+                var count = 0
+                for client in clients {
+                    let key = try Self.clientKey(client, cipher: cipher, in: db)
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM client_contacts WHERE client_id = ?", arguments: [client]) {
+                        guard let contact = try ContactColumns.reindexed(row: ContactColumns(
+                            clientID: client, channel: row["channel"], addressIndex: row["address_index"], address: row["address"],
+                            updatedAt: row["updated_at"]
+                        ), key: key) else { continue }
+                        // A sidecar may have written the new index meanwhile: keep one row.
+                        try Self.upsert(contact, in: db)
+                        try db.execute(
+                            sql: "DELETE FROM client_contacts WHERE client_id = ? AND channel = ? AND address_index = ?",
+                            arguments: [client, contact.channel, row["address_index"] as Data]
+                        )
+                        count += 1
+                    }
+                }
+                return (clients.last, count)
+            }
+            rotation.contacts += count
+            guard let last else { break }
+            after = last
+        }
+        try await write { db in
+            try db.execute(sql: "UPDATE encryption SET key_check = ? WHERE id = 1", arguments: [cipher.keyCheck])
+        }
+        return rotation
     }
 
     // MARK: - Compliance
