@@ -1,6 +1,6 @@
 public import Foundation
 
-/// What `clients.forget` did (or, repeated, what the first call did: its time, and zero counts).
+/// What `clients.forget` did (or, repeated with nothing new to erase, the last erasure's time and zero counts).
 public struct Erasure: Sendable, Equatable, Encodable {
     public var clientID: UUID
     public var erasedAt: Date

@@ -37,8 +37,3 @@ struct Purge: AsyncParsableCommand {
         Report.line(json)
     }
 }
-
-/// A purge announces nothing: what it removes has long been announced.
-private struct SilentEvents: EngineEventSink {
-    func publish(_ event: EngineEvent) async {}
-}

@@ -42,7 +42,7 @@ struct RotateKey: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        logger.notice("key rotated; sidecars may now drop DB_ENCRYPTION_KEY_PREVIOUS (links in emails sent before keep working only while it is set)")
+        logger.notice("key rotated; keep DB_ENCRYPTION_KEY_PREVIOUS set for 30 days more: email links signed before the rotation (unsubscribe among them) verify only while it is")
         let json = (try? WireJSON.makeEncoder().encode(rotation)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         Report.line(json)
     }

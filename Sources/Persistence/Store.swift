@@ -136,8 +136,7 @@ package protocol Store: Sendable {
     @discardableResult
     func audit(_ entry: AuditEntry) async throws(StoreError) -> Int64?
 
-    /// The audit trail, oldest first, filtered, a page at a time (one more than `limit` is never
-    /// returned; the caller pages with the last seq).
+    /// The audit trail, oldest first, filtered: at most `limit` entries after `query.after`.
     func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry]
 
     /// Everything stored about the client, decrypted; empty (`isEmpty`) for a client never seen.
@@ -147,7 +146,7 @@ package protocol Store: Sendable {
     /// under it), contacts and blind indexes, idempotency keys, attachments and the sealed parts of
     /// its events go; communications not yet sent are cancelled (logged `communication.status`
     /// changes, returned); the rest stay, marked erased, for analytics. Audited as `client.erased`.
-    /// Nothing left to erase (a repeat): the first erasure's time, zero counts, nothing written.
+    /// Nothing left to erase (a repeat): the last erasure's time, zero counts, nothing written.
     func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting
 
     /// One retention pass: removes up to `limit` communications whose last status change is before

@@ -294,15 +294,18 @@ def test_export_to_a_file_is_private_atomic_and_matches_its_digest(sidecar, ids,
 
     folder = workdir / "exports"
     folder.mkdir()
+    # A file already there is never replaced (a mistyped path must not overwrite the database).
+    existing = folder / "older.json"
+    existing.write_text("an older export")
+    assert field_error(sidecar, "clients.export", {"client_id": ids["client_id"], "path": str(existing)}) == "path"
+    assert existing.read_text() == "an older export"
     target = folder / "client.json"
-    target.write_text("an older export")
-    target.chmod(0o644)
     written = sidecar.result("clients.export", {"client_id": ids["client_id"], "path": str(target)})
     data = target.read_bytes()
     assert written["path"] == str(target)
     assert written["bytes"] == len(data) and written["sha256"] == hashlib.sha256(data).hexdigest()
     assert target.stat().st_mode & 0o777 == 0o600
-    assert sorted(p.name for p in folder.iterdir()) == ["client.json"], "a temporary file was left behind"
+    assert sorted(p.name for p in folder.iterdir()) == ["client.json", "older.json"], "a temporary file was left behind"
     document = json.loads(data)
     contract.validator("/components/schemas/ClientExport").validate(document)
     assert client.email in data.decode() and client.name in data.decode()

@@ -45,25 +45,29 @@ package struct Compliance: Sendable {
         self.logger = logger
     }
 
-    /// Everything stored about the client, decrypted; audited as `client.exported`.
+    /// Everything stored about the client, decrypted. Not audited yet: the caller calls `handedOver`
+    /// once the document has actually left (returned, or written to its file).
     package func export(clientID: UUID) async throws(EngineError) -> ClientExport {
-        let at = now()
-        let export = try await storing { () throws(StoreError) in try await store.export(clientID: clientID, at: at) }
+        let export = try await storing { () throws(StoreError) in try await store.export(clientID: clientID, at: now()) }
         guard !export.isEmpty else {
             throw .notFound("no client has id \(clientID.uuidString.lowercased()): nothing is stored about it")
-        }
-        try await storing { () throws(StoreError) in
-            try await store.audit(AuditEntry(
-                at: at, actor: .rpc, action: AuditEntry.clientExported, clientID: clientID,
-                detail: "communications=\(export.communications.count) inbound_messages=\(export.inboundMessages.count)"
-            ))
         }
         return export
     }
 
+    /// Audits an export that was handed over, as `client.exported`.
+    package func handedOver(_ export: ClientExport, toFile: Bool) async throws(EngineError) {
+        try await storing { () throws(StoreError) in
+            try await store.audit(AuditEntry(
+                at: export.exportedAt, actor: .rpc, action: AuditEntry.clientExported, clientID: export.clientID,
+                detail: "communications=\(export.communications.count) inbound_messages=\(export.inboundMessages.count) to_file=\(toFile)"
+            ))
+        }
+    }
+
     /// Erases the client's personal data (crypto-shredding) and removes its outbox copies; the
     /// client's unsent communications are cancelled, and the workflow hears of each. Repeated, it
-    /// changes nothing and answers the first erasure's time with zero counts.
+    /// changes nothing and answers the last erasure's time with zero counts.
     package func forget(clientID: UUID, reason: String?) async throws(EngineError) -> Erasure {
         let forgetting = try await storing { () throws(StoreError) in
             try await store.forget(clientID: clientID, reason: reason, actor: .rpc, at: now())
@@ -94,11 +98,12 @@ package struct Compliance: Sendable {
         let auditBefore = at.addingTimeInterval(-retention.audit)
         var total = PurgeCounts()
         while true {
-            let counts = try await store.purge(before: before, auditBefore: auditBefore, limit: retention.batch, dryRun: dryRun)
+            // A dry run counts everything at once: it removes nothing, so it holds nothing up.
+            let counts = try await store.purge(before: before, auditBefore: auditBefore, limit: dryRun ? Int(Int32.max) : retention.batch, dryRun: dryRun)
             total = total + counts
-            // A dry run counts one batch of each: what the first pass would take.
-            if dryRun || counts.total == 0 { break }
-            if Task.isCancelled { break }
+            // A batch that was not full anywhere means nothing old is left: no pause, no empty round trip.
+            let full = [counts.communications, counts.events, counts.inboundMessages, counts.auditLog].contains(retention.batch)
+            if dryRun || !full || Task.isCancelled { break }
             try? await Task.sleep(for: retention.pause)
         }
         if !dryRun, total.total > 0 {

@@ -44,15 +44,14 @@ struct AttachmentColumns: Sendable {
     }
 
     /// What an export says of an attachment: its name opened, its size, not its bytes. nil without
-    /// the client's key. AES-GCM adds a version byte, a nonce and a tag and nothing else, so the
-    /// size is the sealed size less those.
+    /// the client's key. The size is the sealed size less what sealing adds.
     static func metadata(
         communicationID: String, position: Int, filename: Data, contentType: String, sealedBytes: Int, key: ClientKey?
     ) throws(StoreError) -> ClientExport.AttachmentMetadata? {
         guard let key, let id = UUID(uuidString: communicationID) else { return nil }
         let name = try key.open(filename, "attachments.filename", row: "\(communicationID)/\(position)")
         return ClientExport.AttachmentMetadata(
-            communicationID: id, filename: String(decoding: name, as: UTF8.self), contentType: contentType, bytes: max(0, sealedBytes - 29)
+            communicationID: id, filename: String(decoding: name, as: UTF8.self), contentType: contentType, bytes: max(0, sealedBytes - FieldCipher.overhead)
         )
     }
 }

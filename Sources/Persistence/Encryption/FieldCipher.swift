@@ -14,6 +14,8 @@ package import Foundation
 /// key; everything written is wrapped and indexed under the current one.
 package struct FieldCipher: Sendable {
     private static let version: UInt8 = 1
+    /// What sealing adds to a value: the version byte, the nonce and the tag (AES-GCM adds nothing else).
+    static let overhead = 1 + 12 + 16
     private let master: MasterKey
     private let previous: MasterKey?
 

@@ -423,7 +423,7 @@ package final class PostgresStore: Store, Service {
         try await transaction { connection, logger in
             try await Self.shred(key, at: now, on: connection, logger: logger)
             try await connection.query(
-                "INSERT INTO audit_log (at, actor, action, client_id) VALUES (\(now), 'system', 'client.key_shredded', \(key))", logger: logger
+                "INSERT INTO audit_log (at, actor, action, client_id, detail) VALUES (\(now), 'system', 'client.erased', \(key), 'key shredded')", logger: logger
             )
         }
     }
@@ -445,7 +445,8 @@ package final class PostgresStore: Store, Service {
         try await connection.query("DELETE FROM conversations WHERE client_id = \(client)", logger: logger)
         try await connection.query("UPDATE events SET personal = NULL, personal_id = NULL WHERE key_id = \(client)", logger: logger)
         let erased = try await connection.query("""
-            UPDATE communications SET erased_at = \(at), idempotency_key = NULL WHERE client_id = \(client) AND erased_at IS NULL
+            UPDATE communications SET erased_at = \(at), idempotency_key = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+            WHERE client_id = \(client) AND erased_at IS NULL
             RETURNING id
             """, logger: logger).collect()
         return erased.count
@@ -656,9 +657,12 @@ package final class PostgresStore: Store, Service {
     package func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting {
         let (client, cipher, encoder, millis) = (clientID.key, self.cipher, self.encoder, at.millisecondsSince1970)
         return try await transaction { connection, logger -> Forgetting in
-            // One erasure of a client at a time, across sidecars; a communicate racing it either
-            // commits first (and is erased here) or makes a new key after (and starts fresh).
+            // One erasure of a client at a time, across sidecars. Then the client's key row, before
+            // anything is read: a writer that holds it (FOR SHARE, see `clientKey(creatingFor:)`)
+            // commits first and is erased here; one that comes after waits, finds no key and
+            // starts fresh under a new one. Nothing is left sealed under the destroyed key.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(client)))", logger: logger)
+            try await connection.query("SELECT 1 FROM client_keys WHERE client_id = \(client) FOR UPDATE", logger: logger)
             var ids: [UUID] = []
             for try await id in try await connection.query(
                 "SELECT id FROM communications WHERE client_id = \(client) ORDER BY created_at, id", logger: logger
@@ -684,12 +688,22 @@ package final class PostgresStore: Store, Service {
                     cancelled: [], communicationIDs: ids
                 )
             }
+            // Row locks in one order (as every claim takes them), and before the event counter.
             var unsent: [String] = []
             for try await id in try await connection.query(
-                "SELECT id FROM communications WHERE client_id = \(client) AND status IN \(unescaped: ComplianceSQL.unsentStatuses) ORDER BY created_at, id",
+                "SELECT id FROM communications WHERE client_id = \(client) AND status IN \(unescaped: ComplianceSQL.unsentStatuses) ORDER BY id FOR UPDATE",
                 logger: logger
             ).decode(String.self) {
                 unsent.append(id)
+            }
+            var cancelled: [StatusChange] = []
+            for id in unsent {
+                if let change = try await Self.move(
+                    id, to: .cancelled, channel: nil, attempt: nil, detail: ComplianceSQL.erasedReason, providerMessageID: nil, at: at,
+                    cipher: cipher, encoder: encoder, logging: false, on: connection, logger: logger
+                ) {
+                    cancelled.append(change)
+                }
             }
             let erased = try await Self.shred(client, at: millis, on: connection, logger: logger)
             try await connection.query("""
@@ -699,21 +713,14 @@ package final class PostgresStore: Store, Service {
             try await Self.audit(
                 AuditEntry(
                     at: at, actor: actor, action: AuditEntry.clientErased, clientID: clientID,
-                    detail: ComplianceSQL.erasedDetail(erased: erased, cancelled: unsent.count)
+                    detail: ComplianceSQL.erasedDetail(erased: erased, cancelled: cancelled.count)
                 ),
                 everything: true, on: connection, logger: logger
             )
-            // The cancels last: each logs an event, and the first takes the event counter's lock
-            // until this transaction commits.
-            var cancelled: [StatusChange] = []
-            for id in unsent {
-                if let change = try await Self.move(
-                    id, to: .cancelled, channel: nil, attempt: nil, detail: ComplianceSQL.erasedReason, providerMessageID: nil, at: at,
-                    cipher: cipher, encoder: encoder, on: connection, logger: logger
-                ) {
-                    cancelled.append(change)
-                }
-            }
+            // Every cancel's event in one statement, last: the counter is held for one round trip
+            // and the commit, however many were cancelled.
+            let seqs = try await Self.log(cancelled.map(EngineEvent.status), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+            for index in cancelled.indices { cancelled[index].seq = seqs[index] }
             return Forgetting(
                 erasure: Erasure(clientID: clientID, erasedAt: at, erasedCommunications: erased, cancelledCommunications: cancelled.count),
                 cancelled: cancelled, communicationIDs: ids
@@ -732,7 +739,7 @@ package final class PostgresStore: Store, Service {
             // SKIP LOCKED: rows a send or a receipt holds right now wait for the next pass.
             let old: PostgresQuery = """
                 SELECT id FROM communications WHERE updated_at < \(cutoff) AND status NOT IN \(unescaped: ComplianceSQL.unsentStatuses)
-                ORDER BY updated_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                ORDER BY updated_at LIMIT \(limit) \(unescaped: dryRun ? "" : "FOR UPDATE SKIP LOCKED")
                 """
             var ids: [String] = []
             for try await id in try await connection.query(old, logger: logger).decode(String.self) { ids.append(id) }
@@ -747,14 +754,18 @@ package final class PostgresStore: Store, Service {
                 }
             }
             if dryRun {
-                counts.events = try await count("SELECT count(*) FROM (SELECT 1 FROM events WHERE at < \(cutoff) LIMIT \(limit)) o")
+                counts.events = try await count("""
+                    SELECT count(*) FROM (SELECT 1 FROM events WHERE seq < (
+                      SELECT coalesce(min(seq), (SELECT coalesce(max(seq), 0) + 1 FROM events)) FROM events WHERE at >= \(cutoff)) LIMIT \(limit)) o
+                    """)
                 counts.inboundMessages = try await count(
                     "SELECT count(*) FROM (SELECT 1 FROM inbound_messages WHERE received_at < \(cutoff) LIMIT \(limit)) o"
                 )
                 counts.auditLog = try await count("SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE at < \(auditCutoff) LIMIT \(limit)) o")
             } else {
                 counts.events = try await count("""
-                    WITH gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < \(cutoff) ORDER BY at LIMIT \(limit)) RETURNING 1)
+                    WITH kept AS (SELECT coalesce(min(seq), (SELECT coalesce(max(seq), 0) + 1 FROM events)) AS first FROM events WHERE at >= \(cutoff)),
+                    gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM events, kept WHERE seq < kept.first ORDER BY seq LIMIT \(limit)) RETURNING 1)
                     SELECT count(*) FROM gone
                     """)
                 counts.inboundMessages = try await count("""
@@ -952,7 +963,12 @@ package final class PostgresStore: Store, Service {
     private static func clientKey(
         creatingFor clientID: String, cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
     ) async throws -> ClientKey {
-        if let stored = try await clientKey(clientID, cipher: cipher, on: connection, logger: logger) { return stored }
+        // FOR SHARE: an erasure of this client waits until this transaction has committed what it
+        // seals under the key (and erases it), instead of shredding the key underneath it.
+        let held = try await connection.query(
+            "SELECT wrapped_key FROM client_keys WHERE client_id = \(clientID) FOR SHARE", logger: logger
+        ).collect().first?.decode(Data.self)
+        if let stored = try ClientKey.unwrap(held, for: clientID, cipher: cipher) { return stored }
         let new = try cipher.newDataKey(for: clientID)
         let now = Date().millisecondsSince1970
         let wrapped = try await connection.query("""
@@ -997,6 +1013,7 @@ package final class PostgresStore: Store, Service {
         at: Date,
         cipher: FieldCipher,
         encoder: JSONEncoder,
+        logging: Bool = true,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> StatusChange? {
@@ -1021,7 +1038,10 @@ package final class PostgresStore: Store, Service {
             """, logger: logger)
         try await insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, on: connection, logger: logger)
         var change = move.change
-        change.seq = try await log(.status(change), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+        // Without logging, the caller logs the change itself, with others, as its last statement.
+        if logging {
+            change.seq = try await log(.status(change), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+        }
         return change
     }
 
@@ -1032,21 +1052,69 @@ package final class PostgresStore: Store, Service {
     private static func log(
         _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, on connection: PostgresConnection, logger: Logger
     ) async throws -> Int64 {
-        var sealer: (id: String, key: ClientKey)?
-        if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
-            sealer = (keyID, try await clientKey(creatingFor: keyID, cipher: cipher, on: connection, logger: logger))
+        guard let seq = try await log([event], at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger).first else {
+            throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing")
         }
-        let row = try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder)
-        // The casts: INSERT ... SELECT resolves untyped binds (a nil) as text before it meets the columns.
-        let rows = try await connection.query("""
-            WITH next AS (UPDATE event_counter SET last = last + 1 WHERE id = 1 RETURNING last)
+        return seq
+    }
+
+    /// Appends `events` to the log in one statement: the counter moves by their number, and they
+    /// take the numbers below its new value, in order. Their seqs.
+    private static func log(
+        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: JSONEncoder, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int64] {
+        guard !events.isEmpty else { return [] }
+        var rows: [EventColumns] = []
+        for event in events {
+            var sealer: (id: String, key: ClientKey)?
+            if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
+                sealer = (keyID, try await clientKey(creatingFor: keyID, cipher: cipher, on: connection, logger: logger))
+            }
+            rows.append(try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder))
+        }
+        // The casts: VALUES inside a CTE resolves untyped binds (a nil) as text before it meets the columns.
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 512, interpolationCount: 9 * rows.count + 1)
+        sql.appendLiteral("WITH next AS (UPDATE event_counter SET last = last + ")
+        sql.appendInterpolation(Int64(rows.count))
+        sql.appendLiteral(" WHERE id = 1 RETURNING last), rows (position, method, communication_id, client_id, key_id, params, personal, personal_id, at) AS (VALUES ")
+        for (position, row) in rows.enumerated() {
+            sql.appendLiteral(position == 0 ? "(" : ", (")
+            sql.appendInterpolation(Int64(position))
+            sql.appendLiteral("::bigint, ")
+            sql.appendInterpolation(row.method)
+            sql.appendLiteral("::text, ")
+            sql.appendInterpolation(row.communicationID)
+            sql.appendLiteral("::text, ")
+            sql.appendInterpolation(row.clientID)
+            sql.appendLiteral("::text, ")
+            sql.appendInterpolation(row.keyID)
+            sql.appendLiteral("::text, ")
+            sql.appendInterpolation(row.params)
+            sql.appendLiteral("::text, ")
+            try sql.appendInterpolation(row.personal)
+            sql.appendLiteral("::bytea, ")
+            sql.appendInterpolation(row.personalID)
+            sql.appendLiteral("::text, ")
+            sql.appendInterpolation(row.at)
+            sql.appendLiteral("::bigint)")
+        }
+        sql.appendLiteral("""
+            )
             INSERT INTO events (seq, method, communication_id, client_id, key_id, params, personal, personal_id, at)
-            SELECT last, \(row.method)::text, \(row.communicationID)::text, \(row.clientID)::text, \(row.keyID)::text,
-              \(row.params)::text, \(row.personal)::bytea, \(row.personalID)::text, \(row.at)::bigint FROM next
-            RETURNING seq
-            """, logger: logger)
-        for try await seq in rows.decode(Int64.self) { return seq }
-        throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing")
+            SELECT next.last - 
+            """)
+        sql.appendInterpolation(Int64(rows.count))
+        sql.appendLiteral("""
+             + 1 + rows.position, rows.method, rows.communication_id, rows.client_id, rows.key_id, rows.params, rows.personal,
+              rows.personal_id, rows.at
+            FROM next, rows ORDER BY rows.position RETURNING seq
+            """)
+        var seqs: [Int64] = []
+        for try await seq in try await connection.query(PostgresQuery(stringInterpolation: sql), logger: logger).decode(Int64.self) {
+            seqs.append(seq)
+        }
+        guard seqs.count == rows.count else { throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing") }
+        return seqs.sorted()
     }
 
     private static func insert(_ event: StatusEventColumns, for key: String, on connection: PostgresConnection, logger: Logger) async throws {

@@ -311,7 +311,7 @@ package final class SQLiteStore: Store {
         try await write { db in
             try Self.shred(clientID.key, at: Date().millisecondsSince1970, in: db)
             try db.execute(
-                sql: "INSERT INTO audit_log (at, actor, action, client_id) VALUES (?, 'system', 'client.key_shredded', ?)",
+                sql: "INSERT INTO audit_log (at, actor, action, client_id, detail) VALUES (?, 'system', 'client.erased', ?, 'key shredded')",
                 arguments: [Date().millisecondsSince1970, clientID.key]
             )
         }
@@ -331,7 +331,11 @@ package final class SQLiteStore: Store {
         try db.execute(sql: "DELETE FROM conversations WHERE client_id = ?", arguments: [client])
         try db.execute(sql: "UPDATE events SET personal = NULL, personal_id = NULL WHERE key_id = ?", arguments: [client])
         try db.execute(
-            sql: "UPDATE communications SET erased_at = ?, idempotency_key = NULL WHERE client_id = ? AND erased_at IS NULL",
+            // Out of the work queue too: nothing is left to send or to watch for.
+            sql: """
+                UPDATE communications SET erased_at = ?, idempotency_key = NULL, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+                WHERE client_id = ? AND erased_at IS NULL
+                """,
             arguments: [at, client]
         )
         return db.changesCount
@@ -376,8 +380,14 @@ package final class SQLiteStore: Store {
                             clientID: client, channel: row["channel"], addressIndex: row["address_index"], address: row["address"],
                             updatedAt: row["updated_at"]
                         ), key: key) else { continue }
-                        // A sidecar may have written the new index meanwhile: keep one row.
-                        try Self.upsert(contact, in: db)
+                        // A sidecar may have written the new index meanwhile: keep its row.
+                        try db.execute(
+                            sql: """
+                                INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at) VALUES (?, ?, ?, ?, ?)
+                                ON CONFLICT (client_id, channel, address_index) DO NOTHING
+                                """,
+                            arguments: [contact.clientID, contact.channel, contact.addressIndex, contact.address, contact.updatedAt]
+                        )
                         try db.execute(
                             sql: "DELETE FROM client_contacts WHERE client_id = ? AND channel = ? AND address_index = ?",
                             arguments: [client, contact.channel, row["address_index"] as Data]
@@ -587,7 +597,16 @@ package final class SQLiteStore: Store {
                 try db.execute(sql: "DELETE FROM \(table) WHERE \(key) IN (\(chosen))", arguments: [cutoff, limit])
                 return db.changesCount
             }
-            counts.events = try purge("events", key: "seq", time: "at", before: cutoff)
+            // The log loses only its oldest run, never an event between two it keeps: a reader
+            // never meets a gap in the middle of what it can still list.
+            let kept = "SELECT coalesce(min(seq), (SELECT coalesce(max(seq), 0) + 1 FROM events)) FROM events WHERE at >= ?"
+            let oldest = "SELECT seq FROM events WHERE seq < (\(kept)) ORDER BY seq LIMIT ?"
+            if dryRun {
+                counts.events = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(oldest))", arguments: [cutoff, limit]) ?? 0
+            } else {
+                try db.execute(sql: "DELETE FROM events WHERE seq IN (\(oldest))", arguments: [cutoff, limit])
+                counts.events = db.changesCount
+            }
             counts.inboundMessages = try purge("inbound_messages", key: "rowid", time: "received_at", before: cutoff)
             counts.auditLog = try purge("audit_log", key: "seq", time: "at", before: auditCutoff)
             return counts

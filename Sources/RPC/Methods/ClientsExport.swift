@@ -59,6 +59,7 @@ package enum ClientsExport: RPCMethod {
                     field: "path", reason: "is needed: the export is \(size) bytes, more than the \(inlineLimit) returned inline"
                 ))
             }
+            try await audit(export, toFile: false, context: context)
             return .inline(export)
         }
         let data: Data
@@ -74,6 +75,15 @@ package enum ClientsExport: RPCMethod {
             throw .invalidParams(FieldError(field: "path", reason: "cannot be written: \(error.reason)"))
         }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        try await audit(export, toFile: true, context: context)
         return .file(path: url.path, bytes: data.count, sha256: digest)
+    }
+
+    private static func audit(_ export: ClientExport, toFile: Bool, context: MethodContext) async throws(RPCError) {
+        do {
+            try await context.compliance.handedOver(export, toFile: toFile)
+        } catch {
+            throw RPCError(error)
+        }
     }
 }

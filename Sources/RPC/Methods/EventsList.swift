@@ -4,9 +4,11 @@ import Orchestrator
 
 /// `events.list`: the event log in `seq` order, a page at a time, from any sidecar on the database.
 ///
-/// A workflow that restarts (or resumes a thread the next day) asks for everything after the last
-/// `seq` it saw. Together with the live notifications this is at-least-once: an event may be seen
-/// twice (live and listed), never missed, and its `seq` tells the reader it has it already.
+/// A workflow that restarts (or resumes a thread the next day) asks for everything after the
+/// `next_after` it kept from its last page. Not after the highest seq it heard live: live
+/// notifications of concurrent requests (and from other sidecars) may come out of seq order, and
+/// some are heard by no one. Together with the live notifications this is at-least-once: an event
+/// may be seen twice (live and listed), never missed, and its `seq` tells the reader it has it.
 package enum EventsList: RPCMethod {
     package static let name = "events.list"
     static let maximumLimit = 1000

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Writes an export so that nobody else can read it and nobody ever reads half of it: a temporary
-/// file beside the target, created 0600, then renamed over it.
+/// Writes an export so that nobody else can read it, nobody ever reads half of it, and nothing that
+/// exists is replaced (a mistyped path must not overwrite the database or `.env`): a temporary file
+/// beside the target, created 0600, then linked into place, which fails if the target exists.
 enum ExportFile {
     struct Failure: Error {
         /// Why, in words; never the file's content.
@@ -33,10 +34,9 @@ enum ExportFile {
             unlink(temporary.path)
             throw Failure(reason: failure)
         }
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw Failure(reason: reason)
+        defer { unlink(temporary.path) }
+        guard link(temporary.path, url.path) == 0 else {
+            throw Failure(reason: errno == EEXIST ? "a file is already there; exports never replace one" : String(cString: strerror(errno)))
         }
     }
 }
