@@ -190,7 +190,7 @@ def test_preferred_channels_from_preferences_come_first(sidecar, ids):
 
 
 def test_specified_methods_not_built_yet_say_so(sidecar):
-    for name in ["analytics.get", "analytics.export", "clients.export", "clients.forget"]:
+    for name in ["analytics.get", "analytics.export"]:
         error = sidecar.error(name, {})
         assert error["code"] == -32601 and "not implemented" in error["message"]
 

@@ -12,9 +12,12 @@ from .schema import (
     AnalyticsExport,
     AnalyticsReport,
     Attachment,
+    AuditAction,
+    AuditPage,
     CancelResult,
     Channel,
     ClientExport,
+    ClientExportFile,
     ClientPreferences,
     CommunicateResult,
     Communication,
@@ -338,27 +341,97 @@ class AsyncMethods:
         self,
         *,
         client_id: Uuid,
-    ) -> ClientExport:
-        """`clients.export`: Everything stored about a client (GDPR access). Specified; not implemented
-        in version 0.1.0, where it answers -32601.
+        path: str | None = None,
+    ) -> ClientExport | ClientExportFile:
+        """`clients.export`: Everything stored about a client, decrypted (GDPR access and portability).
+        Everything the store holds about the client, decrypted, as one JSON document: its
+        preferences and consent history, contacts, communications (decision, recipient, context,
+        attempts, timeline), replies, conversations and attachment metadata. Without path the result
+        is the document itself, up to 8 MiB (a larger one is -32602 naming path); with path the
+        document is written to that file, atomically with mode 0600, and the result says where, its
+        size and its SHA-256. A client the store knows nothing about is -32002; an erased client's
+        export has erased_at and no personal data. Every export is audited (client.exported). An
+        empty path or one that cannot be written (a missing folder, no permission) is -32602 naming
+        path.
+
+        Args:
+            path: Write the document to this file instead of answering with it: atomically (a
+                temporary file renamed over it), mode 0600. Relative to the sidecar's working
+                directory. The folder must exist.
         """
         params: dict[str, Any] = {
             "client_id": client_id,
+            "path": path,
         }
-        return cast("ClientExport", await self.call("clients.export", _present(params)))
+        return cast("ClientExport | ClientExportFile", await self.call("clients.export", _present(params)))
 
     async def forget_client(
         self,
         *,
         client_id: Uuid,
+        reason: str | None = None,
     ) -> ForgetResult:
-        """`clients.forget`: Erase a client's personal data (GDPR erasure). Specified; not implemented
-        in version 0.1.0, where it answers -32601.
+        """`clients.forget`: Erase a client's personal data (GDPR erasure, by crypto-shredding). Makes
+        the client's personal data unreadable or deletes it, in one transaction: the client's data
+        key, contacts and their blind indexes, idempotency keys, attachments, the sealed parts of
+        its events (the from and text of its replies) and its inbound messages. The client's
+        communications not sent yet (pending, queued, scheduled) are cancelled and never sent; each
+        gets a communication.status notification with status cancelled and error "client erased".
+        Copies of the client's messages in the outbox folder
+        (OUTBOX_DIR/<channel>/<communication_id>-<n>.eml or .json) are removed. The rows stay for
+        analytics, without personal data: communications.get shows erased: true, erased_at, and
+        recipient and context as {}. Repeated with nothing new, it changes nothing and answers the
+        first erasure's erased_at with zero counts. A later communicate for the same client_id
+        starts fresh under a new key and is not erased. A client_id the store knows nothing about is
+        not an error: the erasure is recorded and the counts are zero. Audited as client.erased,
+        also with ENABLE_AUDIT_LOGGING=false.
+
+        Args:
+            reason: Why, for the erasure record; not personal data. Longer than 200 characters
+                is -32602.
         """
         params: dict[str, Any] = {
             "client_id": client_id,
+            "reason": reason,
         }
         return cast("ForgetResult", await self.call("clients.forget", _present(params)))
+
+    async def list_audit(
+        self,
+        *,
+        client_id: Uuid | None = None,
+        action: AuditAction | None = None,
+        since: Timestamp | None = None,
+        until: Timestamp | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> AuditPage:
+        """`audit.list`: The audit trail, oldest first, a page at a time. The append-only audit trail:
+        every state change, with its time, actor, action, client and communication and a detail that
+        never holds personal data. Entries come oldest first; filters combine. With
+        ENABLE_AUDIT_LOGGING=false only preferences.saved and client.erased entries are written
+        (consent and erasure records, which the law needs). Entries older than AUDIT_RETENTION_DAYS
+        are purged. Invalid params (an unknown action, until not later than since, a cursor this
+        method did not return, limit outside 1 to 1000, a malformed id or time) are -32602 naming
+        the field.
+
+        Args:
+            client_id: Only entries about this client.
+            action: Only entries of this action.
+            since: Only entries at or after this time.
+            until: Only entries before this time; must be later than since.
+            cursor: The next_cursor of the previous page.
+            limit: At most this many entries.
+        """
+        params: dict[str, Any] = {
+            "client_id": client_id,
+            "action": action,
+            "since": since,
+            "until": until,
+            "cursor": cursor,
+            "limit": limit,
+        }
+        return cast("AuditPage", await self.call("audit.list", _present(params)))
 
     async def preview_template(
         self,
@@ -689,27 +762,97 @@ class SyncMethods:
         self,
         *,
         client_id: Uuid,
-    ) -> ClientExport:
-        """`clients.export`: Everything stored about a client (GDPR access). Specified; not implemented
-        in version 0.1.0, where it answers -32601.
+        path: str | None = None,
+    ) -> ClientExport | ClientExportFile:
+        """`clients.export`: Everything stored about a client, decrypted (GDPR access and portability).
+        Everything the store holds about the client, decrypted, as one JSON document: its
+        preferences and consent history, contacts, communications (decision, recipient, context,
+        attempts, timeline), replies, conversations and attachment metadata. Without path the result
+        is the document itself, up to 8 MiB (a larger one is -32602 naming path); with path the
+        document is written to that file, atomically with mode 0600, and the result says where, its
+        size and its SHA-256. A client the store knows nothing about is -32002; an erased client's
+        export has erased_at and no personal data. Every export is audited (client.exported). An
+        empty path or one that cannot be written (a missing folder, no permission) is -32602 naming
+        path.
+
+        Args:
+            path: Write the document to this file instead of answering with it: atomically (a
+                temporary file renamed over it), mode 0600. Relative to the sidecar's working
+                directory. The folder must exist.
         """
         params: dict[str, Any] = {
             "client_id": client_id,
+            "path": path,
         }
-        return cast("ClientExport", self.call("clients.export", _present(params)))
+        return cast("ClientExport | ClientExportFile", self.call("clients.export", _present(params)))
 
     def forget_client(
         self,
         *,
         client_id: Uuid,
+        reason: str | None = None,
     ) -> ForgetResult:
-        """`clients.forget`: Erase a client's personal data (GDPR erasure). Specified; not implemented
-        in version 0.1.0, where it answers -32601.
+        """`clients.forget`: Erase a client's personal data (GDPR erasure, by crypto-shredding). Makes
+        the client's personal data unreadable or deletes it, in one transaction: the client's data
+        key, contacts and their blind indexes, idempotency keys, attachments, the sealed parts of
+        its events (the from and text of its replies) and its inbound messages. The client's
+        communications not sent yet (pending, queued, scheduled) are cancelled and never sent; each
+        gets a communication.status notification with status cancelled and error "client erased".
+        Copies of the client's messages in the outbox folder
+        (OUTBOX_DIR/<channel>/<communication_id>-<n>.eml or .json) are removed. The rows stay for
+        analytics, without personal data: communications.get shows erased: true, erased_at, and
+        recipient and context as {}. Repeated with nothing new, it changes nothing and answers the
+        first erasure's erased_at with zero counts. A later communicate for the same client_id
+        starts fresh under a new key and is not erased. A client_id the store knows nothing about is
+        not an error: the erasure is recorded and the counts are zero. Audited as client.erased,
+        also with ENABLE_AUDIT_LOGGING=false.
+
+        Args:
+            reason: Why, for the erasure record; not personal data. Longer than 200 characters
+                is -32602.
         """
         params: dict[str, Any] = {
             "client_id": client_id,
+            "reason": reason,
         }
         return cast("ForgetResult", self.call("clients.forget", _present(params)))
+
+    def list_audit(
+        self,
+        *,
+        client_id: Uuid | None = None,
+        action: AuditAction | None = None,
+        since: Timestamp | None = None,
+        until: Timestamp | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> AuditPage:
+        """`audit.list`: The audit trail, oldest first, a page at a time. The append-only audit trail:
+        every state change, with its time, actor, action, client and communication and a detail that
+        never holds personal data. Entries come oldest first; filters combine. With
+        ENABLE_AUDIT_LOGGING=false only preferences.saved and client.erased entries are written
+        (consent and erasure records, which the law needs). Entries older than AUDIT_RETENTION_DAYS
+        are purged. Invalid params (an unknown action, until not later than since, a cursor this
+        method did not return, limit outside 1 to 1000, a malformed id or time) are -32602 naming
+        the field.
+
+        Args:
+            client_id: Only entries about this client.
+            action: Only entries of this action.
+            since: Only entries at or after this time.
+            until: Only entries before this time; must be later than since.
+            cursor: The next_cursor of the previous page.
+            limit: At most this many entries.
+        """
+        params: dict[str, Any] = {
+            "client_id": client_id,
+            "action": action,
+            "since": since,
+            "until": until,
+            "cursor": cursor,
+            "limit": limit,
+        }
+        return cast("AuditPage", self.call("audit.list", _present(params)))
 
     def preview_template(
         self,

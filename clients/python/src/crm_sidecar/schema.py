@@ -149,15 +149,24 @@ class _CommunicationRequired(TypedDict):
     updated_at: Timestamp
     attempts: list[Attempt]
     events: list[StatusEvent]
+    # Whether the client's personal data in it has been erased (clients.forget). Erased, recipient
+    # and context read back as {}, idempotency_key is gone and attachment metadata too; the
+    # decision, attempts and timeline stay for analytics.
+    erased: bool
 
 
 class Communication(_CommunicationRequired, total=False):
-    """A communication as recorded, with its attempts and timeline."""
+    """A communication as recorded, with its attempts and timeline. After the client's erasure
+    (erased: true) its personal parts read back empty.
+    """
     channel_used: Channel
     preferred_channel: Channel
+    # The request's idempotency key, when it gave one; removed by an erasure.
     idempotency_key: str
     # How many files go with the email.
     attachment_count: int
+    # When the client's personal data was erased; present only when erased is true.
+    erased_at: Timestamp
 
 
 class _CommunicationSummaryRequired(TypedDict):
@@ -267,7 +276,7 @@ class StatusChange(_StatusChangeRequired, total=False):
     attempt: int
     provider_message_id: str
     # Why, for an end (failed, bounced, cancelled: e.g. "client opted out of email", "cancelled by
-    # request", the provider's error) and for a failed or bounced receipt.
+    # request", "client erased", the provider's error) and for a failed or bounced receipt.
     error: str
 
 
@@ -297,14 +306,39 @@ class AnalyticsExport(TypedDict):
 
 
 class ClientExport(TypedDict):
+    """Everything stored about a client, decrypted (GDPR access and portability)."""
     client_id: Uuid
-    preferences: ClientPreferences
+    exported_at: Timestamp
+    # The client's stored preferences; null when none were ever stored (the defaults apply).
+    preferences: ClientPreferences | None
+    # Every save of the client's preferences and consent (preferences.saved), oldest first, with its
+    # actor and source.
+    consent_history: list[AuditEntry]
+    # The client's addresses, decrypted; none after an erasure.
+    contacts: list[ClientContact]
+    # Oldest first, each with its decision, recipient, context, attempts and timeline.
     communications: list[Communication]
+    # The client's replies, as events.list has them (from and text "" after an erasure).
+    inbound_messages: list[InboundEvent]
+    conversations: list[Conversation]
+    attachments: list[AttachmentMetadata]
+    # When the client's personal data was erased (the first clients.forget), or null.
+    erased_at: Timestamp | None
 
 
 class ForgetResult(TypedDict):
+    """What clients.forget did; repeated with nothing new, the first erasure's time and zero
+    counts.
+    """
     client_id: Uuid
+    # When the client's data was erased: this call, or the first one when repeated.
+    erased_at: Timestamp
+    # The client's communications whose personal data this call erased, the cancelled ones included.
     erased_communications: int
+    # Of those, the ones not sent yet (pending, queued, scheduled), cancelled.
+    cancelled_communications: int
+    # Copies of the client's messages removed from the outbox folder.
+    files_removed: int
 
 
 class _TemplatePreviewRequired(TypedDict):
@@ -426,6 +460,118 @@ class EventPage(TypedDict):
     next_after: int
 
 
+# What an audit entry records. communication.accepted: communicate stored a communication (actor
+# rpc). communication.cancelled: communications.cancel stopped one (rpc). preferences.saved: a
+# client's preferences and consent were saved, by preferences.update (rpc) or by an SMS/WhatsApp
+# STOP or START keyword or an email unsubscribe (webhook); detail gives the opt-out flags and the
+# source. client.exported: clients.export (rpc). client.erased: clients.forget (rpc).
+# retention.purged: a retention pass removed old rows (system). key.rotated: crm-sidecar rotate-key
+# re-wrapped the client keys under a new DB_ENCRYPTION_KEY (system). provider.auth_failed: a
+# provider refused the sidecar's credentials (system).
+AuditAction: TypeAlias = Literal[
+    "communication.accepted",
+    "communication.cancelled",
+    "preferences.saved",
+    "client.exported",
+    "client.erased",
+    "retention.purged",
+    "key.rotated",
+    "provider.auth_failed",
+]
+
+
+# What set the change off: rpc, a JSON-RPC method the workflow called; webhook, a provider or mail
+# client through the side port; system, the sidecar itself (retention, a provider refusing its
+# credentials).
+AuditActor: TypeAlias = Literal["rpc", "webhook", "system"]
+
+
+class AuditEntry(TypedDict):
+    """One entry of the append-only audit trail."""
+    # The entry's place in the audit trail: increases with every entry written.
+    seq: int
+    at: Timestamp
+    actor: AuditActor
+    action: AuditAction
+    # The client concerned; null when none is (a retention pass).
+    client_id: Uuid | None
+    # The communication concerned; null when none is.
+    communication_id: Uuid | None
+    # What changed, as key=value pairs (counts, statuses, flags, sources, error categories); never
+    # personal data: no address, name or message text.
+    detail: str | None
+
+
+class AuditPage(TypedDict):
+    # Oldest first (seq order), at most limit of them.
+    entries: list[AuditEntry]
+    # Pass as cursor for the next page; null on the last page. Opaque.
+    next_cursor: str | None
+
+
+class ClientContact(TypedDict):
+    """An address the client is reached at on a channel, as last given."""
+    channel: Channel
+    # The email address or E.164 number, decrypted.
+    address: str
+    updated_at: Timestamp
+
+
+class Conversation(TypedDict):
+    """When the client last wrote to the sidecar on a channel (for WhatsApp, this opens the
+    24-hour customer-service window).
+    """
+    channel: Channel
+    last_inbound_at: Timestamp
+
+
+class AttachmentMetadata(TypedDict):
+    """A file sent with one of the client's emails, without its content."""
+    communication_id: Uuid
+    filename: str
+    content_type: Literal[
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "text/plain",
+        "application/json",
+    ]
+    # The file's size, decoded.
+    bytes: int
+
+
+class InboundEvent(TypedDict):
+    """A reply of the client's, as events.list lists it."""
+    seq: EventSeq
+    method: Literal["inbound.message"]
+    params: InboundMessage
+
+
+class ClientExportFile(TypedDict):
+    """clients.export with path: where the export document (a ClientExport, as JSON) was written."""
+    # The absolute path of the file written (a relative path is taken from the sidecar's working
+    # directory).
+    path: str
+    # The file's size.
+    bytes: int
+    # The SHA-256 of the file, in lowercase hex.
+    sha256: str
+
+
+class PurgeCounts(TypedDict):
+    """Not a JSON-RPC message: the one line `crm-sidecar purge [--dry-run]` prints on stdout, the
+    rows a retention pass removed (with --dry-run, would remove in its first batch) per table.
+    """
+    communications: int
+    attempts: int
+    status_events: int
+    attachments: int
+    events: int
+    inbound_messages: int
+    audit_log: int
+
+
 class _SidecarReadyParamsWebhooksRequired(TypedDict):
     status: Literal["listening", "failed", "starting"]
 
@@ -473,6 +619,7 @@ METHODS: dict[str, str] = {
     "analytics.export": "export_analytics",
     "clients.export": "export_client",
     "clients.forget": "forget_client",
+    "audit.list": "list_audit",
     "templates.preview": "preview_template",
     "health": "health",
     "rpc.discover": "discover",
