@@ -194,7 +194,12 @@ class Sidecar(AsyncMethods):
 
     @property
     def last_seq(self) -> int:
-        """The highest event seq among the notifications read so far (0 before any)."""
+        """The highest event seq among the notifications read so far (0 before any).
+
+        Not a place to resume a whole-log read from: notifications of different communications
+        may arrive out of seq order, and events announced by other sidecars never arrive here. To
+        resume `events.list`, keep its `next_after`; to resume `wait_for` on one communication, keep
+        the seq of that communication's last notification (one communication's come in order)."""
         return self._hub.last_seq
 
     # Calling
@@ -292,7 +297,7 @@ class Sidecar(AsyncMethods):
         With `after_seq` it considers only events with a greater seq, and reads the database's event
         log (events.list) for them too: first to catch up on what happened while no client was
         listening (after a restart, of the workflow or of the sidecar: pass 0 to read the log from
-        the start, or a seq kept from `last_seq`), then every `poll_interval` seconds while it
+        the start, or the seq of this communication's last notification), then every `poll_interval` seconds while it
         waits, for events no sidecar announced to this one (a receipt that reached another
         sidecar). Include the final statuses (failed, bounced, cancelled) in `statuses` to stop
         waiting for a delivery that will not come.
