@@ -9,6 +9,7 @@ import Testing
 struct KeyRotationTests {
     static let old = try! MasterKey(secret: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
     static let new = try! MasterKey(secret: "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=")
+    static let other = try! MasterKey(secret: "YW5vdGhlciBrZXksIG5vdCB0aGUgcm90YXRpb24ncyE=")
 
     /// Runs `body` with a store on the database at `location` (a file path or a PostgreSQL URL) under `cipher`.
     func with<T: Sendable>(
@@ -26,6 +27,22 @@ struct KeyRotationTests {
                 return try await body(store)
             }
         }
+    }
+
+    @Test("while a rotation is under way, a sidecar rotating to another key is refused", arguments: StoreBackend.available)
+    func oneTarget(_ backend: StoreBackend) async throws {
+        let location = switch backend {
+        case .sqlite: FileManager.default.temporaryDirectory.appendingPathComponent("crm-rotation-\(UUID().uuidString).sqlite").path
+        case .postgres: try await StoreBackend.freshDatabase()
+        }
+        try await with(backend, location, FieldCipher(master: Self.old)) { _ in }
+        try await with(backend, location, FieldCipher(master: Self.new, previous: Self.old)) { _ in }
+        await #expect(throws: StoreError.self) {
+            try await with(backend, location, FieldCipher(master: Self.other, previous: Self.old)) { _ in }
+        }
+        // The rotation's own sidecars, and those not yet restarted, still start.
+        try await with(backend, location, FieldCipher(master: Self.new, previous: Self.old)) { _ in }
+        try await with(backend, location, FieldCipher(master: Self.old)) { _ in }
     }
 
     @Test("old data reads under the new key after a rotation, and the old key alone is refused", arguments: StoreBackend.available)
@@ -54,6 +71,8 @@ struct KeyRotationTests {
             return rotation
         }
         #expect(rotation.clientKeys == 1 && rotation.contacts == 3)
+        // Once finished, a new rotation may go anywhere; a sidecar still given the old key alone may not.
+        try await with(backend, location, FieldCipher(master: Self.other, previous: Self.new)) { _ in }
         try await with(backend, location, FieldCipher(master: Self.new)) { (store: any Store) async throws in
             #expect(try await store.communication(id: written.id)?.recipient == written.recipient)
             #expect(try await store.clients(withAddress: "ana@example.com") == [client])

@@ -20,6 +20,7 @@ struct MigrationChecksumTests {
         ("0005_skipped_attempts", "85f1ac9983155ca0cd06f4aeddf84049143014cdb01303ec4dcad12093909f5e"),
         ("0006_event_log", "fe91e54557d9b3325780df74d8a7c98e2589e26d78ca44754b3f56b2e7df4316"),
         ("0007_compliance", "e9b6f395777785916e20484f985bf298168639ec3535da73bf2e6ae418c7dd69"),
+        ("0008_rotation_target", "b0582910d7b3f2c62016de48cbc45874cf4447ef4b63d4b35d7ba05effc9646c"),
     ]
 
     /// The same for PostgreSQL.
@@ -30,6 +31,7 @@ struct MigrationChecksumTests {
         ("0004_skipped_attempts", "85f1ac9983155ca0cd06f4aeddf84049143014cdb01303ec4dcad12093909f5e"),
         ("0005_event_log", "1326875affe7410f9e2f94d9946aec156b0bee4df6b099d2220eae6c17a83639"),
         ("0006_compliance", "01a22fb9a0f44fd401ed2e5fd61a4e019a91c11c1338f2ae89a609f8bac3f1f7"),
+        ("0007_rotation_target", "5c18967b462d87cc2de3737cda12e140791c3b249f0f58060f9a557a929cbbdb"),
     ]
 
     static func ledger(of backend: StoreBackend) -> (shipped: [Migration], pins: [(name: String, checksum: String)], file: String) {

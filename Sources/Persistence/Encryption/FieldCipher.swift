@@ -78,6 +78,29 @@ package struct FieldCipher: Sendable {
     /// What the database records of the master key, to recognise it (`MasterKey.check`).
     var keyCheck: Data { master.check }
 
+    /// Whether this cipher may use a database whose record of the master key is `storedCheck` (nil:
+    /// none yet) and whose rotation under way, if any, goes to the key checked by `rotatingTo`.
+    ///
+    /// A database still under the previous key accepts a sidecar rotating away from it only to one
+    /// new key: the first such sidecar records its key as the rotation's target (the check this
+    /// returns, to store), and one given any other new key is refused, so no sidecar writes under
+    /// a key the others will never have.
+    func verify(storedCheck: Data?, rotatingTo: Data?) throws(StoreError) -> Data? {
+        guard let storedCheck, storedCheck != master.check else { return nil }
+        if let previous, storedCheck == previous.check {
+            guard let rotatingTo else { return master.check }
+            guard rotatingTo == master.check else {
+                throw StoreError(
+                    .wrongKey,
+                    "a rotation to another DB_ENCRYPTION_KEY is under way on this database; give every sidecar the same new key"
+                )
+            }
+            return nil
+        }
+        try verify(storedCheck: storedCheck)
+        return nil
+    }
+
     /// Whether the database's record of the master key (nil: none yet) is this key's, or during a
     /// rotation the previous key's.
     func verify(storedCheck: Data?) throws(StoreError) {

@@ -196,6 +196,8 @@ enum PostgresMigrations {
             "CREATE INDEX audit_log_by_time ON audit_log (at)",
             "CREATE INDEX inbound_messages_by_time ON inbound_messages (received_at)",
         ]),
+        // As SQLite's 0008: the key a rotation under way goes to.
+        Migration("0007_rotation_target", sql: ["ALTER TABLE encryption ADD COLUMN rotating_to bytea"]),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at
@@ -238,7 +240,13 @@ enum PostgresMigrations {
         // The first sidecar records its key; every later one must have the same.
         let check = cipher.keyCheck
         try await client.query("INSERT INTO encryption (id, key_check) VALUES (1, \(check)) ON CONFLICT (id) DO NOTHING", logger: logger)
-        let stored = try await client.query("SELECT key_check FROM encryption WHERE id = 1", logger: logger).collect().first?.decode(Data.self)
-        try cipher.verify(storedCheck: stored)
+        // Twice at most: two sidecars starting a rotation at once both try to record its target,
+        // and the one that did not must then agree with the one that did.
+        for _ in 0..<2 {
+            let row = try await client.query("SELECT key_check, rotating_to FROM encryption WHERE id = 1", logger: logger).collect().first
+            let (stored, target) = try row?.decode((Data, Data?).self) ?? (check, nil)
+            guard let recording = try cipher.verify(storedCheck: stored, rotatingTo: target) else { return }
+            try await client.query("UPDATE encryption SET rotating_to = \(recording) WHERE id = 1 AND rotating_to IS NULL", logger: logger)
+        }
     }
 }

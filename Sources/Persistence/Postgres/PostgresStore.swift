@@ -521,7 +521,7 @@ package final class PostgresStore: Store, Service {
         }
         let check = cipher.keyCheck
         _ = try await connection { connection, logger in
-            try await connection.query("UPDATE encryption SET key_check = \(check) WHERE id = 1", logger: logger)
+            try await connection.query("UPDATE encryption SET key_check = \(check), rotating_to = NULL WHERE id = 1", logger: logger)
         }
         return rotation
     }

@@ -25,6 +25,8 @@ enum SQLiteMigrations {
         Migration("0005_skipped_attempts", sql: ["SELECT 1"]),
         Migration("0006_event_log", sql: [eventLog]),
         Migration("0007_compliance", sql: [compliance]),
+        // The key a rotation under way goes to: sidecars rotating to any other are refused.
+        Migration("0008_rotation_target", sql: ["ALTER TABLE encryption ADD COLUMN rotating_to BLOB"]),
     ]
 
     /// The one migration that runs Swift code besides its SQL.
@@ -318,8 +320,11 @@ enum SQLiteMigrations {
             // Any error may be the lost race, so any is retried; a real one comes back each time.
             try migrationRetry.run(retryingWhen: { _ in true }) { try migrator.migrate(pool) }
             try pool.write { db in
-                let stored = try Data.fetchOne(db, sql: "SELECT key_check FROM encryption WHERE id = 1")
-                try cipher.verify(storedCheck: stored)
+                let row = try Row.fetchOne(db, sql: "SELECT key_check, rotating_to FROM encryption WHERE id = 1")
+                let stored: Data? = row?["key_check"]
+                if let target = try cipher.verify(storedCheck: stored, rotatingTo: row?["rotating_to"]) {
+                    try db.execute(sql: "UPDATE encryption SET rotating_to = ? WHERE id = 1", arguments: [target])
+                }
                 if stored == nil {
                     try db.execute(sql: "INSERT INTO encryption (id, key_check) VALUES (1, ?)", arguments: [cipher.keyCheck])
                 }

@@ -402,7 +402,7 @@ package final class SQLiteStore: Store {
             after = last
         }
         try await write { db in
-            try db.execute(sql: "UPDATE encryption SET key_check = ? WHERE id = 1", arguments: [cipher.keyCheck])
+            try db.execute(sql: "UPDATE encryption SET key_check = ?, rotating_to = NULL WHERE id = 1", arguments: [cipher.keyCheck])
         }
         return rotation
     }
