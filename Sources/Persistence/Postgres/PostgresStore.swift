@@ -579,79 +579,89 @@ package final class PostgresStore: Store, Service {
     }
 
     package func export(clientID: UUID, at: Date) async throws(StoreError) -> ClientExport {
-        let (client, cipher, decoder) = (clientID.key, self.cipher, self.decoder)
+        let (cipher, decoder) = (self.cipher, self.decoder)
         return try await transaction { connection, logger -> ClientExport in
-            // One snapshot for the whole document.
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            let key = try await Self.clientKey(client, cipher: cipher, on: connection, logger: logger)
-            let preferences = try await connection.query("SELECT * FROM client_preferences WHERE client_id = \(client)", logger: logger)
-                .collect().first.map { try PreferencesColumns(row: $0.makeRandomAccess()).preferences(decoder: decoder) }
-            let consent = try await connection.query("""
-                SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log
-                WHERE client_id = \(client) AND action = \(AuditEntry.preferencesSaved) ORDER BY seq
-                """, logger: logger).collect().map { try Self.auditColumns($0).entry() }
-            var contacts: [ClientExport.Contact] = []
-            for row in try await connection.query(
-                "SELECT channel, address, updated_at FROM client_contacts WHERE client_id = \(client) ORDER BY channel, updated_at", logger: logger
-            ).collect() {
-                let (channel, address, updatedAt) = try row.decode((String, Data, Int64).self)
-                if let contact = try ContactColumns.contact(clientID: client, channel: channel, address: address, updatedAt: updatedAt, key: key) {
-                    contacts.append(contact)
-                }
-            }
-            var communications: [Communication] = []
-            for row in try await connection.query(
-                "SELECT id FROM communications WHERE client_id = \(client) ORDER BY created_at, id", logger: logger
-            ).collect() {
-                if let communication = try await Self.communication(
-                    try row.decode(String.self), cipher: cipher, decoder: decoder, on: connection, logger: logger
-                ) {
-                    communications.append(communication)
-                }
-            }
-            var inbound: [LoggedEvent] = []
-            for row in try await connection.query("""
-                SELECT seq, method, params, personal, personal_id FROM events
-                WHERE client_id = \(client) AND method = \(EngineEvent.inboundMethod) ORDER BY seq
-                """, logger: logger).collect() {
-                let (seq, method, params, personal, personalID) = try row.decode((Int64, String, String, Data?, String?).self)
-                inbound.append(try EventColumns.logged(
-                    seq: seq, method: method, params: params, personal: personal, personalID: personalID, key: key, decoder: decoder
-                ))
-            }
-            var conversations: [ClientExport.Conversation] = []
-            for row in try await connection.query(
-                "SELECT channel, last_inbound_at FROM conversations WHERE client_id = \(client) ORDER BY channel", logger: logger
-            ).collect() {
-                let (channel, last) = try row.decode((String, Int64).self)
-                if let channel = CRMModel.Channel(rawValue: channel) {
-                    conversations.append(ClientExport.Conversation(channel: channel, lastInboundAt: Date(millisecondsSince1970: last)))
-                }
-            }
-            var attachments: [ClientExport.AttachmentMetadata] = []
-            for row in try await connection.query("""
-                SELECT a.communication_id, a.position, a.filename, a.content_type, length(a.data) FROM attachments a
-                JOIN communications c ON c.id = a.communication_id WHERE c.client_id = \(client) ORDER BY c.created_at, a.position
-                """, logger: logger).collect() {
-                let (id, position, filename, contentType, size) = try row.decode((String, Int, Data, String, Int).self)
-                if let metadata = try AttachmentColumns.metadata(
-                    communicationID: id, position: position, filename: filename, contentType: contentType, sealedBytes: size, key: key
-                ) {
-                    attachments.append(metadata)
-                }
-            }
-            var erasedAt: Date?
-            for try await at in try await connection.query(
-                "SELECT erased_at FROM client_erasures WHERE client_id = \(client)", logger: logger
-            ).decode(Int64.self) {
-                erasedAt = Date(millisecondsSince1970: at)
-            }
-            return ClientExport(
-                clientID: clientID, exportedAt: at, preferences: preferences, consentHistory: consent, contacts: contacts,
-                communications: communications, inboundMessages: inbound, conversations: conversations, attachments: attachments,
-                erasedAt: erasedAt
-            )
+            try await Self.export(clientID, at: at, cipher: cipher, decoder: decoder, on: connection, logger: logger)
         }
+    }
+
+    // Swift 6.3.1's optimizer crashes (signal 11 in LLVM's coroutine splitting) compiling this in
+    // release builds, as it does `communication(_:)`; it is I/O-bound and loses nothing unoptimized.
+    @_optimize(none)
+    private static func export(
+        _ clientID: UUID, at: Date, cipher: FieldCipher, decoder: JSONDecoder, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ClientExport {
+        let client = clientID.key
+        // One snapshot for the whole document.
+        try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+        let key = try await Self.clientKey(client, cipher: cipher, on: connection, logger: logger)
+        let preferences = try await connection.query("SELECT * FROM client_preferences WHERE client_id = \(client)", logger: logger)
+            .collect().first.map { try PreferencesColumns(row: $0.makeRandomAccess()).preferences(decoder: decoder) }
+        let consent = try await connection.query("""
+            SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log
+            WHERE client_id = \(client) AND action = \(AuditEntry.preferencesSaved) ORDER BY seq
+            """, logger: logger).collect().map { try Self.auditColumns($0).entry() }
+        var contacts: [ClientExport.Contact] = []
+        for row in try await connection.query(
+            "SELECT channel, address, updated_at FROM client_contacts WHERE client_id = \(client) ORDER BY channel, updated_at", logger: logger
+        ).collect() {
+            let (channel, address, updatedAt) = try row.decode((String, Data, Int64).self)
+            if let contact = try ContactColumns.contact(clientID: client, channel: channel, address: address, updatedAt: updatedAt, key: key) {
+                contacts.append(contact)
+            }
+        }
+        var communications: [Communication] = []
+        for row in try await connection.query(
+            "SELECT id FROM communications WHERE client_id = \(client) ORDER BY created_at, id", logger: logger
+        ).collect() {
+            if let communication = try await Self.communication(
+                try row.decode(String.self), cipher: cipher, decoder: decoder, on: connection, logger: logger
+            ) {
+                communications.append(communication)
+            }
+        }
+        var inbound: [LoggedEvent] = []
+        for row in try await connection.query("""
+            SELECT seq, method, params, personal, personal_id FROM events
+            WHERE client_id = \(client) AND method = \(EngineEvent.inboundMethod) ORDER BY seq
+            """, logger: logger).collect() {
+            let (seq, method, params, personal, personalID) = try row.decode((Int64, String, String, Data?, String?).self)
+            inbound.append(try EventColumns.logged(
+                seq: seq, method: method, params: params, personal: personal, personalID: personalID, key: key, decoder: decoder
+            ))
+        }
+        var conversations: [ClientExport.Conversation] = []
+        for row in try await connection.query(
+            "SELECT channel, last_inbound_at FROM conversations WHERE client_id = \(client) ORDER BY channel", logger: logger
+        ).collect() {
+            let (channel, last) = try row.decode((String, Int64).self)
+            if let channel = CRMModel.Channel(rawValue: channel) {
+                conversations.append(ClientExport.Conversation(channel: channel, lastInboundAt: Date(millisecondsSince1970: last)))
+            }
+        }
+        var attachments: [ClientExport.AttachmentMetadata] = []
+        for row in try await connection.query("""
+            SELECT a.communication_id, a.position, a.filename, a.content_type, length(a.data) FROM attachments a
+            JOIN communications c ON c.id = a.communication_id WHERE c.client_id = \(client) ORDER BY c.created_at, a.position
+            """, logger: logger).collect() {
+            let (id, position, filename, contentType, size) = try row.decode((String, Int, Data, String, Int).self)
+            if let metadata = try AttachmentColumns.metadata(
+                communicationID: id, position: position, filename: filename, contentType: contentType, sealedBytes: size, key: key
+            ) {
+                attachments.append(metadata)
+            }
+        }
+        var erasedAt: Date?
+        for try await at in try await connection.query(
+            "SELECT erased_at FROM client_erasures WHERE client_id = \(client)", logger: logger
+        ).decode(Int64.self) {
+            erasedAt = Date(millisecondsSince1970: at)
+        }
+        return ClientExport(
+            clientID: clientID, exportedAt: at, preferences: preferences, consentHistory: consent, contacts: contacts,
+            communications: communications, inboundMessages: inbound, conversations: conversations, attachments: attachments,
+            erasedAt: erasedAt
+        )
     }
 
     package func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting {
