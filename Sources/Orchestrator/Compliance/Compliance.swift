@@ -15,10 +15,11 @@ package struct Compliance: Sendable {
         package var audit: TimeInterval
         /// Communications removed per transaction: small, so a pass never holds up sends for long.
         package var batch: Int
-        /// The pause between batches, for the same reason.
+        /// The shortest pause between batches; a slow batch is followed by a pause twice its length,
+        /// so a pass takes at most a third of the database's time however loaded it is.
         package var pause: Duration
 
-        package init(days: Int, auditDays: Int, batch: Int = 200, pause: Duration = .milliseconds(50)) {
+        package init(days: Int, auditDays: Int, batch: Int = 50, pause: Duration = .milliseconds(20)) {
             communications = TimeInterval(days) * 86_400
             audit = TimeInterval(auditDays) * 86_400
             self.batch = batch
@@ -97,14 +98,16 @@ package struct Compliance: Sendable {
         let before = at.addingTimeInterval(-retention.communications)
         let auditBefore = at.addingTimeInterval(-retention.audit)
         var total = PurgeCounts()
+        let clock = ContinuousClock()
         while true {
+            let started = clock.now
             // A dry run counts everything at once: it removes nothing, so it holds nothing up.
             let counts = try await store.purge(before: before, auditBefore: auditBefore, limit: dryRun ? Int(Int32.max) : retention.batch, dryRun: dryRun)
             total = total + counts
             // A batch that was not full anywhere means nothing old is left: no pause, no empty round trip.
             let full = [counts.communications, counts.events, counts.inboundMessages, counts.auditLog].contains(retention.batch)
             if dryRun || !full || Task.isCancelled { break }
-            try? await Task.sleep(for: retention.pause)
+            try? await Task.sleep(for: max(retention.pause, (clock.now - started) * 2))
         }
         if !dryRun, total.total > 0 {
             let detail = "communications=\(total.communications) events=\(total.events) inbound_messages=\(total.inboundMessages) audit_log=\(total.auditLog)"
