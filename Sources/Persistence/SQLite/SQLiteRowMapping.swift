@@ -56,3 +56,12 @@ extension PreferencesColumns {
          languagePreference, updatedAt]
     }
 }
+
+extension AuditColumns {
+    init(row: Row) {
+        self.init(
+            seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], clientID: row["client_id"],
+            communicationID: row["communication_id"], detail: row["detail"]
+        )
+    }
+}

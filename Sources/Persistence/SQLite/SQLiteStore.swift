@@ -449,10 +449,7 @@ package final class SQLiteStore: Store {
         arguments += [query.limit]
         return try await read { [sql, arguments] db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                try AuditColumns(
-                    seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], clientID: row["client_id"],
-                    communicationID: row["communication_id"], detail: row["detail"]
-                ).entry()
+                try AuditColumns(row: row).entry()
             }
         }
     }
@@ -466,10 +463,7 @@ package final class SQLiteStore: Store {
             let consent = try Row.fetchAll(
                 db, sql: "SELECT * FROM audit_log WHERE client_id = ? AND action = ? ORDER BY seq", arguments: [client, AuditEntry.preferencesSaved]
             ).map { row in
-                try AuditColumns(
-                    seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], clientID: row["client_id"],
-                    communicationID: row["communication_id"], detail: row["detail"]
-                ).entry()
+                try AuditColumns(row: row).entry()
             }
             let contacts = try Row.fetchAll(
                 db, sql: "SELECT channel, address, updated_at FROM client_contacts WHERE client_id = ? ORDER BY channel, updated_at", arguments: [client]
