@@ -10,6 +10,10 @@ struct ContactColumns: Sendable {
     var address: Data
     var updatedAt: Int64
 
+    /// How old `updated_at` gets before a send refreshes it: refreshing it on every send would have
+    /// concurrent sends to one client queue for its row.
+    static let refreshMilliseconds: Int64 = 60_000
+
     /// The rows for every address `recipient` has.
     static func rows(clientID: String, recipient: Recipient, key: ClientKey, at: Int64) throws(StoreError) -> [ContactColumns] {
         var rows: [ContactColumns] = []

@@ -161,10 +161,18 @@ package final class PostgresStore: Store, Service {
                     """, logger: logger)
             }
             for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
+                // Not `ON CONFLICT DO UPDATE`: that locks the contact's row until commit even when
+                // nothing changes, and every send to the client would wait for the one before it.
+                // DO NOTHING locks nothing; the refresh below takes the lock once a minute at most.
+                let stale = contact.updatedAt - ContactColumns.refreshMilliseconds
                 try await connection.query("""
-                    INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
-                    VALUES (\(contact.clientID), \(contact.channel), \(contact.addressIndex), \(contact.address), \(contact.updatedAt))
-                    ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
+                    WITH inserted AS (
+                      INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
+                      VALUES (\(contact.clientID), \(contact.channel), \(contact.addressIndex), \(contact.address), \(contact.updatedAt))
+                      ON CONFLICT (client_id, channel, address_index) DO NOTHING RETURNING 1)
+                    UPDATE client_contacts SET updated_at = \(contact.updatedAt)
+                    WHERE client_id = \(contact.clientID) AND channel = \(contact.channel) AND address_index = \(contact.addressIndex)
+                      AND updated_at < \(stale) AND NOT EXISTS (SELECT 1 FROM inserted)
                     """, logger: logger)
             }
             try await Self.audit(ComplianceSQL.accepted(communication), everything: auditEverything, on: connection, logger: logger)
@@ -346,11 +354,9 @@ package final class PostgresStore: Store, Service {
                 """, logger: logger).collect()
             guard !stored.isEmpty else { return nil }
             var logged = reply
-            let seq = try await Self.log(.inbound(reply), at: reply.at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
-            logged.seq = seq
-            try await connection.query(
-                "UPDATE inbound_messages SET seq = \(seq) WHERE channel = \(channel) AND provider_message_id = \(providerMessageID)",
-                logger: logger
+            logged.seq = try await Self.log(
+                .inbound(reply), at: reply.at, cipher: cipher, encoder: encoder, stamping: (channel, providerMessageID),
+                on: connection, logger: logger
             )
             return logged
         }
@@ -1055,23 +1061,30 @@ package final class PostgresStore: Store, Service {
         return change
     }
 
-    /// Appends `event` to the log; its `seq`. Call it as the transaction's last statement: the
-    /// counter row it updates stays locked until the transaction ends, so every other event-writing
-    /// transaction (in any sidecar) waits for this one to commit before it takes the next number.
-    /// That is what makes seq order commit order; the shorter the wait, the better.
+    /// Appends `event` to the log and commits the transaction; its `seq`. The counter row it
+    /// updates stays locked until the commit, so every other event-writing transaction (in any
+    /// sidecar) waits for this one before it takes the next number. That is what makes seq order
+    /// commit order; `PostgresTransaction.commit(after:)` keeps the wait as short as it can be.
     private static func log(
-        _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, on connection: PostgresConnection, logger: Logger
+        _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, stamping inbound: InboundKey? = nil,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Int64 {
-        guard let seq = try await log([event], at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger).first else {
+        guard let seq = try await log(
+            [event], at: at, cipher: cipher, encoder: encoder, stamping: inbound, on: connection, logger: logger
+        ).first else {
             throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing")
         }
         return seq
     }
 
-    /// Appends `events` to the log in one statement: the counter moves by their number, and they
-    /// take the numbers below its new value, in order. Their seqs.
+    /// An inbound message's key, for the log statement to record the message's seq in its row.
+    typealias InboundKey = (channel: String, providerMessageID: String)
+
+    /// Appends `events` to the log in one statement, and commits: the counter moves by their
+    /// number, and they take the numbers below its new value, in order. Their seqs.
     private static func log(
-        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: JSONEncoder, on connection: PostgresConnection, logger: Logger
+        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: JSONEncoder, stamping inbound: InboundKey? = nil,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64] {
         guard !events.isEmpty else { return [] }
         var rows: [EventColumns] = []
@@ -1109,20 +1122,27 @@ package final class PostgresStore: Store, Service {
             sql.appendLiteral("::bigint)")
         }
         sql.appendLiteral("""
-            )
-            INSERT INTO events (seq, method, communication_id, client_id, key_id, params, personal, personal_id, at)
-            SELECT next.last - 
+            ), logged AS (
+              INSERT INTO events (seq, method, communication_id, client_id, key_id, params, personal, personal_id, at)
+              SELECT next.last - 
             """)
         sql.appendInterpolation(Int64(rows.count))
         sql.appendLiteral("""
              + 1 + rows.position, rows.method, rows.communication_id, rows.client_id, rows.key_id, rows.params, rows.personal,
-              rows.personal_id, rows.at
-            FROM next, rows ORDER BY rows.position RETURNING seq
+                rows.personal_id, rows.at
+              FROM next, rows ORDER BY rows.position RETURNING seq)
             """)
-        var seqs: [Int64] = []
-        for try await seq in try await connection.query(PostgresQuery(stringInterpolation: sql), logger: logger).decode(Int64.self) {
-            seqs.append(seq)
+        if let inbound {
+            // In this statement because it is the last: nothing may follow the commit it carries.
+            sql.appendLiteral(", stamped AS (UPDATE inbound_messages SET seq = (SELECT min(seq) FROM logged) WHERE channel = ")
+            sql.appendInterpolation(inbound.channel)
+            sql.appendLiteral(" AND provider_message_id = ")
+            sql.appendInterpolation(inbound.providerMessageID)
+            sql.appendLiteral(") ")
         }
+        sql.appendLiteral("SELECT seq FROM logged")
+        let seqs = try await PostgresTransaction.commit(after: PostgresQuery(stringInterpolation: sql), on: connection, logger: logger)
+            .map { try $0.decode(Int64.self) }
         guard seqs.count == rows.count else { throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing") }
         return seqs.sorted()
     }
@@ -1152,13 +1172,10 @@ package final class PostgresStore: Store, Service {
     ) async throws(StoreError) -> T {
         let logger = self.logger
         return try await within {
-            try await self.client.withTransaction(logger: logger) { connection in
-                // Abandoned at the deadline (the caller was answered -32001): write nothing, and
-                // roll back rather than commit what was written meanwhile.
+            try await self.client.withConnection { connection in
+                // Abandoned at the deadline (the caller was answered -32001): write nothing.
                 try Task.checkCancellation()
-                let value = try await body(connection, logger)
-                try Task.checkCancellation()
-                return value
+                return try await PostgresTransaction.run(on: connection, logger: logger, body)
             }
         }
     }

@@ -771,8 +771,12 @@ package final class SQLiteStore: Store {
             sql: """
                 INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (client_id, channel, address_index) DO UPDATE SET updated_at = excluded.updated_at
+                WHERE client_contacts.updated_at < ?
                 """,
-            arguments: [contact.clientID, contact.channel, contact.addressIndex, contact.address, contact.updatedAt]
+            arguments: [
+                contact.clientID, contact.channel, contact.addressIndex, contact.address, contact.updatedAt,
+                contact.updatedAt - ContactColumns.refreshMilliseconds,
+            ]
         )
     }
 

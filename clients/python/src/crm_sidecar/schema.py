@@ -514,6 +514,8 @@ class ClientContact(TypedDict):
     channel: Channel
     # The email address or E.164 number, decrypted.
     address: str
+    # When a communication last used the address, to within a minute (it is refreshed once it is a
+    # minute old, so that concurrent sends to one client do not queue for it).
     updated_at: Timestamp
 
 

@@ -1,0 +1,65 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// A transaction on one pooled connection whose last statement can carry its COMMIT with it.
+///
+/// Why not `PostgresClient.withTransaction`: an event-writing transaction takes the event counter's
+/// row lock in its last statement and holds it until COMMIT, and every other event-writing
+/// transaction, in every sidecar, waits for it. With `withTransaction` the COMMIT goes out only
+/// once this task has been scheduled again after the statement's answer, which on a busy machine is
+/// milliseconds, and two sidecars writing flat out queued for seconds behind each other.
+/// `commit(after:)` has NIO send the COMMIT from the event loop the moment the answer is in.
+final class PostgresTransaction: Sendable {
+    /// The transaction `run` has open on this task.
+    @TaskLocal static var current: PostgresTransaction?
+
+    /// Whether COMMIT or ROLLBACK has gone out (or the server ended the transaction itself).
+    private let ended = Mutex(false)
+
+    private init() {}
+
+    /// Runs `body` between BEGIN and COMMIT on `connection`; ROLLBACK when it throws.
+    static func run<T: Sendable>(
+        on connection: PostgresConnection, logger: Logger, _ body: (PostgresConnection, Logger) async throws -> T
+    ) async throws -> T {
+        let transaction = PostgresTransaction()
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            let value = try await $current.withValue(transaction) { try await body(connection, logger) }
+            // Abandoned at the deadline (the caller was answered -32001): roll back rather than
+            // commit what was written meanwhile.
+            try Task.checkCancellation()
+            if !transaction.hasEnded { try await connection.query("COMMIT", logger: logger) }
+            return value
+        } catch {
+            if !transaction.hasEnded { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+    }
+
+    /// Runs `statement` as the open transaction's last and commits it, with no wait in between
+    /// for this task; the statement's rows. Abandoned (cancelled) before the answer came, it rolls
+    /// back instead and throws `CancellationError`.
+    static func commit(after statement: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+        guard let transaction = current else {
+            preconditionFailure("commit(after:) outside PostgresTransaction.run")
+        }
+        let abandoned = Mutex(false)
+        return try await withTaskCancellationHandler {
+            try await connection.query(statement, logger: logger).flatMap { result -> EventLoopFuture<[PostgresRow]> in
+                // On the event loop, as soon as the statement's answer is in.
+                transaction.ended.withLock { $0 = true }
+                if abandoned.withLock({ $0 }) {
+                    return connection.query("ROLLBACK", logger: logger).flatMapThrowing { _ in throw CancellationError() }
+                }
+                return connection.query("COMMIT", logger: logger).map { _ in result.rows }
+            }.get()
+        } onCancel: {
+            abandoned.withLock { $0 = true }
+        }
+    }
+
+    private var hasEnded: Bool { ended.withLock { $0 } }
+}
