@@ -71,7 +71,11 @@ struct Serve: AsyncParsableCommand {
         )
         let server = RPCServer(
             methods: .standard,
-            context: MethodContext(engine: engine, compliance: compliance, version: CRMSidecar.version, startedAt: Date()),
+            context: MethodContext(
+                engine: engine, compliance: compliance,
+                analytics: Analytics(store: store, targets: configuration.policy.analyticsTargets, logger: logger),
+                version: CRMSidecar.version, startedAt: Date()
+            ),
             notifications: notifications,
             limits: RPCServer.Limits(maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight),
             shutdownGrace: configuration.shutdownGrace,

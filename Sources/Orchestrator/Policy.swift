@@ -29,6 +29,8 @@ package struct Policy: Sendable, Equatable {
     package var digestWindow: TimeInterval?
     /// The approved WhatsApp template for each message type, sent outside the 24-hour window.
     package var whatsappTemplates: [MessageType: WhatsAppTemplate]
+    /// The rates `analytics.get` sets beside the actual ones.
+    package var analyticsTargets: [AnalyticsTarget]
 
     package init(
         channelOrder: [Urgency: [Channel]],
@@ -43,7 +45,8 @@ package struct Policy: Sendable, Equatable {
         silenceFallback: [SilenceFallback] = [],
         errorClasses: ErrorClasses.Table = ErrorClasses.seed,
         digestWindow: TimeInterval? = 0,
-        whatsappTemplates: [MessageType: WhatsAppTemplate] = WhatsAppTemplate.seed
+        whatsappTemplates: [MessageType: WhatsAppTemplate] = WhatsAppTemplate.seed,
+        analyticsTargets: [AnalyticsTarget] = AnalyticsTarget.seed
     ) {
         self.channelOrder = channelOrder
         self.messageTypeFirstChannel = messageTypeFirstChannel
@@ -58,6 +61,7 @@ package struct Policy: Sendable, Equatable {
         self.errorClasses = errorClasses
         self.digestWindow = digestWindow
         self.whatsappTemplates = whatsappTemplates
+        self.analyticsTargets = analyticsTargets
     }
 
     package static let seed = Policy(

@@ -20,7 +20,9 @@ package import Foundation
 ///   "error_classes": {"twilio": {"21211": "invalid_recipient"}, "smtp": {"452": "rate_limited"}},
 ///   "low_urgency_digest": {"window_seconds": 3600},
 ///   "whatsapp_templates": {"reminder": {"name": "event_reminder", "language": "en_US",
-///                                       "parameters": ["client_name", "deadline"]}}
+///                                       "parameters": ["client_name", "deadline"]}},
+///   "analytics_targets": [{"metric": "delivery_rate", "minimum": 0.95},
+///                         {"metric": "open_rate", "channel": "email", "minimum": 0.6}]
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -108,6 +110,25 @@ package struct PolicyFile: Decodable {
     var errorClasses: [String: [String: String]]?
     var lowUrgencyDigest: Digest?
     var whatsappTemplates: [String: Template]?
+    var analyticsTargets: [Target]?
+
+    struct Target: Decodable {
+        var metric: String
+        var channel: Channel?
+        var minimum: Double
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case metric, channel, minimum
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            metric = try container.decode(String.self, forKey: .metric)
+            channel = try container.decodeIfPresent(Channel.self, forKey: .channel)
+            minimum = try container.decode(Double.self, forKey: .minimum)
+        }
+    }
 
     struct Template: Decodable {
         var name: String
@@ -153,6 +174,7 @@ package struct PolicyFile: Decodable {
         case errorClasses = "error_classes"
         case lowUrgencyDigest = "low_urgency_digest"
         case whatsappTemplates = "whatsapp_templates"
+        case analyticsTargets = "analytics_targets"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -169,6 +191,7 @@ package struct PolicyFile: Decodable {
         errorClasses = try container.decodeIfPresent([String: [String: String]].self, forKey: .errorClasses)
         lowUrgencyDigest = try container.decodeIfPresent(Digest.self, forKey: .lowUrgencyDigest)
         whatsappTemplates = try container.decodeIfPresent([String: Template].self, forKey: .whatsappTemplates)
+        analyticsTargets = try container.decodeIfPresent([Target].self, forKey: .analyticsTargets)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -273,6 +296,21 @@ package struct PolicyFile: Decodable {
             policy.whatsappTemplates[type] = WhatsAppTemplate(
                 name: template.name, language: template.language, parameters: template.parameters ?? []
             )
+        }
+        if let targets = analyticsTargets {
+            // The whole list: a file that names targets names all it wants shown.
+            policy.analyticsTargets = try targets.enumerated().map { (index, target) throws(FieldError) -> AnalyticsTarget in
+                guard let metric = AnalyticsTarget.Metric(rawValue: target.metric) else {
+                    throw FieldError(
+                        field: "analytics_targets[\(index)].metric",
+                        reason: "is not a rate the report has; accepted: \(AnalyticsTarget.Metric.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                guard (0...1).contains(target.minimum) else {
+                    throw FieldError(field: "analytics_targets[\(index)].minimum", reason: "must be a fraction from 0 to 1")
+                }
+                return AnalyticsTarget(metric: metric, channel: target.channel, minimum: target.minimum)
+            }
         }
         // Code by code over the seed's table, so a file names only what it changes; a code listed
         // nowhere keeps ErrorClasses' default for its status.

@@ -136,6 +136,15 @@ package protocol Store: Sendable {
     @discardableResult
     func audit(_ entry: AuditEntry) async throws(StoreError) -> Int64?
 
+    /// The aggregates `analytics.get` reports for `query`, computed by the database from one
+    /// snapshot (see `AnalyticsSQL`).
+    func analytics(_ query: AnalyticsQuery) async throws(StoreError) -> AnalyticsFigures
+
+    /// Hands every communication in `query`'s scope, oldest first, to `write` as it reads it, in
+    /// one read (a million fit in constant memory); stops early when `write` says false. How many
+    /// it handed over.
+    func records(_ query: AnalyticsQuery, to write: @escaping @Sendable (CommunicationRecord) -> Bool) async throws(StoreError) -> Int
+
     /// The audit trail, oldest first, filtered: at most `limit` entries after `query.after`.
     func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry]
 

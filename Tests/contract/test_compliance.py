@@ -273,6 +273,32 @@ def test_forget_leaves_no_personal_data_in_the_store_the_outbox_or_the_export(st
     assert_absent(sidecar.stderr(), client.secrets(), "the sidecar's log")
 
 
+def test_analytics_count_the_same_after_an_erasure(sidecar, ids):
+    """An erasure removes who the messages went to, not that they went: every figure of analytics.get
+    and every row of analytics.export is the same after it (nothing was unsent, so nothing was cancelled)."""
+    client = Person()
+    for channel, urgency in (("email", "high"), ("sms", "critical"), ("email", "high")):
+        sidecar.result("communicate", communicate_params(
+            ids, urgency=urgency, preferred_channel=channel, recipient=client.recipient(), context=client.context()))
+    sidecar.result("communicate", communicate_params({**ids, "client_id": str(uuid.uuid4())}, urgency="high"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    period = {"start": rfc3339(now - datetime.timedelta(hours=1)), "end": rfc3339(now + datetime.timedelta(hours=1)), "plan_id": ids["plan_id"]}
+
+    def figures():
+        report = sidecar.result("analytics.get", period)
+        report.pop("generated_at")
+        return report
+
+    def rows():
+        return sidecar.result("analytics.export", period)["content"]
+
+    before, exported = figures(), rows()
+    assert before["totals"]["sent"] == 4 and set(before["by_channel"]) == {"email", "sms"}
+    assert sidecar.result("clients.forget", {"client_id": ids["client_id"]})["erased_communications"] == 3
+    assert figures() == before
+    assert rows() == exported
+
+
 def test_forget_refuses_a_long_reason_and_records_an_unknown_client(sidecar, ids):
     assert field_error(sidecar, "clients.forget", {"client_id": ids["client_id"], "reason": "x" * 201}) == "reason"
     assert field_error(sidecar, "clients.forget", {"client_id": "not-a-uuid"}) == "client_id"

@@ -189,12 +189,6 @@ def test_preferred_channels_from_preferences_come_first(sidecar, ids):
     assert "client prefers whatsapp" in result["decision"]["reasons"]
 
 
-def test_specified_methods_not_built_yet_say_so(sidecar):
-    for name in ["analytics.get", "analytics.export"]:
-        error = sidecar.error(name, {})
-        assert error["code"] == -32601 and "not implemented" in error["message"]
-
-
 def test_dry_run_decides_and_stores_nothing(sidecar, ids, workdir):
     result = sidecar.result("communicate", communicate_params(ids, dry_run=True))
     assert result["dry_run"] is True and result["decision"]["channels"] == ["email"]

@@ -28,6 +28,9 @@ struct CommunicationColumns: Sendable {
     var dueAt: Int64?
     /// When the client's data was erased; read, never written here (`Store.forget` sets it).
     var erasedAt: Int64?
+    /// When it was first queued (an analytics rollup, see `AnalyticsRollups`); written on insert
+    /// from the events it is stored with, never read back into the model.
+    var queuedAt: Int64?
 
     init(
         id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
@@ -83,6 +86,7 @@ struct CommunicationColumns: Sendable {
             updatedAt: communication.updatedAt.millisecondsSince1970,
             dueAt: communication.status.awaitsSending ? communication.decision.sendAt.millisecondsSince1970 : nil
         )
+        queuedAt = communication.events.first { $0.status == .queued }?.at.millisecondsSince1970
     }
 
     /// The communication, without its attempts and events (they live in their own tables).

@@ -198,6 +198,8 @@ enum PostgresMigrations {
         ]),
         // As SQLite's 0008: the key a rotation under way goes to.
         Migration("0007_rotation_target", sql: ["ALTER TABLE encryption ADD COLUMN rotating_to bytea"]),
+        // As SQLite's 0009: the columns analytics sums instead of reading the history.
+        Migration("0008_analytics_rollups", sql: AnalyticsRollups.migration(integer: "bigint")),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

@@ -145,11 +145,11 @@ package final class PostgresStore: Store, Service {
                 INSERT INTO communications
                   (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
                    context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
-                   lease_expires_at, attachment_count, origin)
+                   lease_expires_at, attachment_count, origin, queued_at)
                 VALUES (\(row.id), \(row.planID), \(row.clientID), \(row.messageType), \(row.urgency), \(row.status),
                    \(row.channelUsed), \(row.priority), \(row.decision), \(row.recipient), \(row.context),
                    \(row.preferredChannel), \(row.idempotencyKey), \(row.createdAt), \(row.updatedAt), \(row.dueAt),
-                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970), \(row.attachmentCount), \(self.instance))
+                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970), \(row.attachmentCount), \(self.instance), \(row.queuedAt))
                 """, logger: logger)
             for event in communication.events {
                 try await Self.insert(StatusEventColumns(event), for: row.id, on: connection, logger: logger)
@@ -551,6 +551,50 @@ package final class PostgresStore: Store, Service {
         return nil
     }
 
+    package func analytics(_ query: AnalyticsQuery) async throws(StoreError) -> AnalyticsFigures {
+        let statements = AnalyticsSQL.statements(for: query, dialect: .postgres)
+        return try await transaction { connection, logger in
+            // One snapshot for every statement, as SQLite's read has.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            var results: [(AnalyticsSQL.Statement, [[AnalyticsSQL.Cell]])] = []
+            for statement in statements {
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: statement.sql), logger: logger).collect()
+                results.append((statement, try rows.map { try Self.cells($0, kinds: statement.kinds) }))
+            }
+            return AnalyticsSQL.figures(results)
+        }
+    }
+
+    package func records(_ query: AnalyticsQuery, to write: @escaping @Sendable (CommunicationRecord) -> Bool) async throws(StoreError) -> Int {
+        let (sql, kinds) = (AnalyticsSQL.records(for: query), AnalyticsSQL.recordKinds)
+        let logger = self.logger
+        // Rows stream with back-pressure: the driver reads the next ones as these are written.
+        return try await within(atMost: Self.exportDeadline) {
+            try await self.client.withConnection { connection in
+                var count = 0
+                for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                    count += 1
+                    guard write(AnalyticsSQL.record(try Self.cells(row, kinds: kinds))) else { break }
+                }
+                return count
+            }
+        }
+    }
+
+    /// How long an export may take: a million rows is minutes, not the seconds a request gets.
+    private static let exportDeadline: Duration = .seconds(900)
+
+    private static func cells(_ row: PostgresRow, kinds: [AnalyticsSQL.Kind]) throws -> [AnalyticsSQL.Cell] {
+        var cells: [AnalyticsSQL.Cell] = []
+        for (kind, cell) in zip(kinds, row) {
+            switch kind {
+            case .text: cells.append(.text(try cell.decode(String?.self)))
+            case .integer: cells.append(.integer(try cell.decode(Int64?.self)))
+            }
+        }
+        return cells
+    }
+
     package func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry] {
         var sql = PostgresQuery.StringInterpolation(literalCapacity: 256, interpolationCount: 6)
         sql.appendLiteral("SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log WHERE seq > ")
@@ -865,6 +909,15 @@ package final class PostgresStore: Store, Service {
                    \(columns.latencyMilliseconds), \(columns.outcome), \(columns.providerMessageID), \(columns.errorCategory),
                    \(columns.error), \(columns.missingVariables))
                 """, logger: logger)
+            if attempt.outcome != .skipped {
+                var binds = PostgresBindings(capacity: 5)
+                binds.append(attempt.channel.rawValue)
+                binds.append(attempt.number)
+                binds.append(attempt.provider)
+                binds.append(attempt.errorCategory?.rawValue)
+                binds.append(key)
+                try await connection.query(PostgresQuery(unsafeSQL: AnalyticsRollups.attemptUpdate { "$\($0)" }, binds: binds), logger: logger)
+            }
             guard let status else { return nil }
             return try await Self.move(
                 key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error, providerMessageID: nil,
@@ -1046,7 +1099,7 @@ package final class PostgresStore: Store, Service {
         let millis = at.millisecondsSince1970
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
         try await connection.query("""
-            UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis),
+            UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis)\(unescaped: AnalyticsRollups.milestones(reaching: status, at: millis)),
               next_attempt_at = CASE WHEN \(move.endsWork) THEN NULL ELSE next_attempt_at END,
               lease_owner = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_owner END,
               lease_expires_at = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_expires_at END

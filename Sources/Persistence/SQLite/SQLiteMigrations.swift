@@ -27,6 +27,8 @@ enum SQLiteMigrations {
         Migration("0007_compliance", sql: [compliance]),
         // The key a rotation under way goes to: sidecars rotating to any other are refused.
         Migration("0008_rotation_target", sql: ["ALTER TABLE encryption ADD COLUMN rotating_to BLOB"]),
+        // The columns analytics sums instead of reading the history (see `AnalyticsRollups`).
+        Migration("0009_analytics_rollups", sql: AnalyticsRollups.migration(integer: "INTEGER")),
     ]
 
     /// The one migration that runs Swift code besides its SQL.

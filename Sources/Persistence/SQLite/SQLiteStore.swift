@@ -66,10 +66,10 @@ package final class SQLiteStore: Store {
                     INSERT INTO communications
                       (id, plan_id, client_id, message_type, urgency, status, channel_used, priority,
                        decision, recipient, context, preferred_channel, idempotency_key, created_at, updated_at,
-                       attachment_count, next_attempt_at, lease_owner, lease_expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       attachment_count, next_attempt_at, lease_owner, lease_expires_at, queued_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: row.arguments + [row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970]
+                arguments: row.arguments + [row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970, row.queuedAt]
             )
             for event in communication.events {
                 try Self.insert(StatusEventColumns(event), for: row.id, in: db)
@@ -426,6 +426,36 @@ package final class SQLiteStore: Store {
         return db.lastInsertedRowID
     }
 
+    package func analytics(_ query: AnalyticsQuery) async throws(StoreError) -> AnalyticsFigures {
+        let statements = AnalyticsSQL.statements(for: query, dialect: .sqlite)
+        return try await read { db in
+            AnalyticsSQL.figures(try statements.map { statement in
+                let rows = try Row.fetchAll(db, sql: statement.sql).map { row in
+                    statement.kinds.indices.map { index -> AnalyticsSQL.Cell in
+                        statement.kinds[index] == .text ? .text(row[index]) : .integer(row[index])
+                    }
+                }
+                return (statement, rows)
+            })
+        }
+    }
+
+    package func records(_ query: AnalyticsQuery, to write: @escaping @Sendable (CommunicationRecord) -> Bool) async throws(StoreError) -> Int {
+        let (sql, kinds) = (AnalyticsSQL.records(for: query), AnalyticsSQL.recordKinds)
+        return try await read { db in
+            var count = 0
+            let rows = try Row.fetchCursor(db, sql: sql)
+            while let row = try rows.next() {
+                let cells = kinds.indices.map { index -> AnalyticsSQL.Cell in
+                    kinds[index] == .text ? .text(row[index]) : .integer(row[index])
+                }
+                count += 1
+                guard write(AnalyticsSQL.record(cells)) else { break }
+            }
+            return count
+        }
+    }
+
     package func auditEntries(matching query: AuditQuery) async throws(StoreError) -> [AuditEntry] {
         var sql = "SELECT seq, at, actor, action, client_id, communication_id, detail FROM audit_log WHERE seq > ?"
         var arguments: StatementArguments = [query.after ?? 0]
@@ -668,6 +698,12 @@ package final class SQLiteStore: Store {
                     """,
                 arguments: columns.arguments(communicationID: key)
             )
+            if attempt.outcome != .skipped {
+                try db.execute(
+                    sql: AnalyticsRollups.attemptUpdate { "?\($0)" },
+                    arguments: [attempt.channel.rawValue, attempt.number, attempt.provider, attempt.errorCategory?.rawValue, key]
+                )
+            }
             guard let status else { return nil }
             return try Self.move(
                 key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error, providerMessageID: nil,
@@ -819,7 +855,7 @@ package final class SQLiteStore: Store {
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
         try db.execute(
             sql: """
-                UPDATE communications SET status = ?, channel_used = ?, updated_at = ?,
+                UPDATE communications SET status = ?, channel_used = ?, updated_at = ?\(AnalyticsRollups.milestones(reaching: status, at: at.millisecondsSince1970)),
                   next_attempt_at = CASE WHEN ? THEN NULL ELSE next_attempt_at END,
                   lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
                   lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END

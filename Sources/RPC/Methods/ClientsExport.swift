@@ -1,4 +1,3 @@
-import Crypto
 package import CRMModel
 import Foundation
 import Orchestrator
@@ -69,12 +68,12 @@ package enum ClientsExport: RPCMethod {
             throw .internalError
         }
         let url = URL(fileURLWithPath: path)
+        let digest: String
         do {
-            try ExportFile.write(data, to: url)
+            digest = try ExportFile.write(data, to: url)
         } catch {
             throw .invalidParams(FieldError(field: "path", reason: "cannot be written: \(error.reason)"))
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         try await audit(export, toFile: true, context: context)
         return .file(path: url.path, bytes: data.count, sha256: digest)
     }

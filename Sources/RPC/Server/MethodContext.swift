@@ -6,14 +6,16 @@ package import CRMModel
 package struct MethodContext: Sendable {
     package var engine: Engine
     package var compliance: Compliance
+    package var analytics: Analytics
     package var version: String
     package var startedAt: Date
     /// schemas/openrpc.json as built into the binary, for `rpc.discover`.
     package var openRPC: JSONValue
 
-    package init(engine: Engine, compliance: Compliance, version: String, startedAt: Date) {
+    package init(engine: Engine, compliance: Compliance, analytics: Analytics, version: String, startedAt: Date) {
         self.engine = engine
         self.compliance = compliance
+        self.analytics = analytics
         self.version = version
         self.startedAt = startedAt
         self.openRPC = Self.shippedOpenRPC

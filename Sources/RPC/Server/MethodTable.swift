@@ -57,9 +57,8 @@ package struct MethodTable: Sendable {
         table.register(ClientsExport.self)
         table.register(ClientsForget.self)
         table.register(AuditList.self)
-        for name in ["analytics.get", "analytics.export"] {
-            table.registerNotImplemented(name)
-        }
+        table.register(AnalyticsGet.self)
+        table.register(AnalyticsExport.self)
         return table
     }()
 }

@@ -148,7 +148,7 @@ def test_errors_are_exceptions_with_code_and_data(workdir: pathlib.Path, ids: di
                 await sidecar.get_communication(communication_id=str(uuid.uuid4()))
             assert missing.value.code == -32002 and missing.value.data["reason"]
             with pytest.raises(MethodNotFound):
-                await sidecar.analytics(start="2026-01-01T00:00:00Z", end="2026-02-01T00:00:00Z")
+                await sidecar.call("analytics.forecast", {"start": "2026-01-01T00:00:00Z"})
             await send_email(sidecar, ids, idempotency_key="welcome-1")
             with pytest.raises(IdempotencyConflict):
                 await send_email(sidecar, ids, idempotency_key="welcome-1", urgency="high")

@@ -310,13 +310,51 @@ class AsyncMethods:
         *,
         start: Timestamp,
         end: Timestamp,
+        plan_id: Uuid | None = None,
+        client_id: Uuid | None = None,
+        channel: Channel | None = None,
+        message_type: MessageType | None = None,
+        interval: Literal["hour", "day", "week"] | None = None,
+        time_zone: str | None = None,
     ) -> AnalyticsReport:
-        """`analytics.get`: Delivery, open and click rates by channel and message type. Specified; not
-        implemented in version 0.1.0, where it answers -32601.
+        """`analytics.get`: Delivery, open, click and response rates, latencies, fallbacks, failures
+        and a series, by channel, message type and provider. Counts the communications accepted
+        (created) in [start, end), narrowed by the filters given, inside the database (SQL
+        aggregates over per-communication rollups kept as statuses move; nothing is decrypted, and
+        both stores give the same numbers). Each communication is counted once. Its channel is the
+        one it went out on, or, never sent, the one last tried; its provider is its last attempt's.
+        sent: reached sent, whatever came after. delivered: reached delivered or beyond (a read
+        receipt counts) and did not bounce or fail since; for email, where the receiving server's
+        acceptance is the only signal, sent counts as delivered unless it bounced or failed. opened:
+        delivered and opened or read (a click implies an open); clicked: delivered and clicked.
+        failed and bounced: the current status. Rates are fractions from 0 to 1, and 0 where there
+        is nothing to divide by: delivery_rate = delivered / (sent, failed or bounced); open_rate =
+        opened / delivered; click_rate = clicked / delivered; response_rate = communications with a
+        reply / sent. Latencies are in milliseconds, percentiles by nearest rank (the value at rank
+        ceil(p n / 100)). Inbound replies count for the communication they answer; opt-outs are the
+        client.opted_out events of the period.
+
+        Args:
+            start: Communications accepted at or after this time.
+            end: Communications accepted before this time; later than start.
+            plan_id: Only this plan's communications.
+            client_id: Only this client's communications (and opt-outs).
+            channel: Only communications on this channel (and opt-outs of it).
+            message_type: Only communications of this type.
+            interval: The step of the series: local hours, days or ISO weeks (Monday first) in
+                time_zone. At most 1000 points; more is -32602.
+            time_zone: An IANA time zone such as Europe/Paris for the series' buckets; UTC by
+                default.
         """
         params: dict[str, Any] = {
             "start": start,
             "end": end,
+            "plan_id": plan_id,
+            "client_id": client_id,
+            "channel": channel,
+            "message_type": message_type,
+            "interval": interval,
+            "time_zone": time_zone,
         }
         return cast("AnalyticsReport", await self.call("analytics.get", _present(params)))
 
@@ -325,15 +363,63 @@ class AsyncMethods:
         *,
         start: Timestamp,
         end: Timestamp,
-        format: Literal["csv", "json"] | None = None,
+        plan_id: Uuid | None = None,
+        client_id: Uuid | None = None,
+        channel: Channel | None = None,
+        message_type: MessageType | None = None,
+        interval: Literal["hour", "day", "week"] | None = None,
+        time_zone: str | None = None,
+        kind: Literal["communications", "summary"] | None = None,
+        format: Literal["csv", "json", "pdf"] | None = None,
+        path: str | None = None,
     ) -> AnalyticsExport:
-        """`analytics.export`: Export communications in a period as CSV or JSON. Specified; not
-        implemented in version 0.1.0, where it answers -32601.
+        """`analytics.export`: The communications of a period one row each (CSV or JSON, no personal
+        data), or the analytics.get report as JSON, CSV or PDF; inline or to a file. kind
+        communications (the default): one row per communication accepted in [start, end) and within
+        the filters, oldest first, with ids, type, urgency, channel, status, the time each milestone
+        was first reached, attempts, retries, fallback and last error category: never an address,
+        name, context or message. Columns: communication_id, plan_id, client_id, message_type,
+        urgency, status, channel, fallback_from, provider, attempts, retries, last_error,
+        created_at, queued_at, sent_at, delivered_at, opened_at, clicked_at, ended_at (times RFC
+        3339 UTC; empty in CSV and null in JSON when never reached). CSV is RFC 4180 with a header
+        row and CRLF line ends; JSON is an array of objects. Rows stream from the database to the
+        file, so a million rows take constant memory. kind summary: the report analytics.get gives
+        for the same params, as JSON, as CSV (one table a section, each with its own header row
+        whose first field names the section, an empty line between tables) or as a PDF report (title
+        and period, the headline rates against their targets, bar charts per channel and per message
+        type, the daily series, latency, fallbacks and top failures). With path, the export is
+        written to that file atomically with mode 0600 (never replacing an existing file) and the
+        result gives path, bytes, row_count and sha256; without it, the content is inline (base64
+        for PDF) up to 8 MiB, beyond which the answer is -32602 naming path.
+
+        Args:
+            start: Communications accepted at or after this time.
+            end: Communications accepted before this time; later than start.
+            plan_id: Only this plan's communications.
+            client_id: Only this client's communications (and opt-outs).
+            channel: Only communications on this channel (and opt-outs of it).
+            message_type: Only communications of this type.
+            interval: The step of the series: local hours, days or ISO weeks (Monday first) in
+                time_zone. At most 1000 points; more is -32602.
+            time_zone: An IANA time zone such as Europe/Paris for the series' buckets; UTC by
+                default.
+            kind: Rows of communications, or the report.
+            format: pdf is for kind summary only.
+            path: The file to write (relative to the sidecar's working directory); it must not
+                exist yet.
         """
         params: dict[str, Any] = {
             "start": start,
             "end": end,
+            "plan_id": plan_id,
+            "client_id": client_id,
+            "channel": channel,
+            "message_type": message_type,
+            "interval": interval,
+            "time_zone": time_zone,
+            "kind": kind,
             "format": format,
+            "path": path,
         }
         return cast("AnalyticsExport", await self.call("analytics.export", _present(params)))
 
@@ -731,13 +817,51 @@ class SyncMethods:
         *,
         start: Timestamp,
         end: Timestamp,
+        plan_id: Uuid | None = None,
+        client_id: Uuid | None = None,
+        channel: Channel | None = None,
+        message_type: MessageType | None = None,
+        interval: Literal["hour", "day", "week"] | None = None,
+        time_zone: str | None = None,
     ) -> AnalyticsReport:
-        """`analytics.get`: Delivery, open and click rates by channel and message type. Specified; not
-        implemented in version 0.1.0, where it answers -32601.
+        """`analytics.get`: Delivery, open, click and response rates, latencies, fallbacks, failures
+        and a series, by channel, message type and provider. Counts the communications accepted
+        (created) in [start, end), narrowed by the filters given, inside the database (SQL
+        aggregates over per-communication rollups kept as statuses move; nothing is decrypted, and
+        both stores give the same numbers). Each communication is counted once. Its channel is the
+        one it went out on, or, never sent, the one last tried; its provider is its last attempt's.
+        sent: reached sent, whatever came after. delivered: reached delivered or beyond (a read
+        receipt counts) and did not bounce or fail since; for email, where the receiving server's
+        acceptance is the only signal, sent counts as delivered unless it bounced or failed. opened:
+        delivered and opened or read (a click implies an open); clicked: delivered and clicked.
+        failed and bounced: the current status. Rates are fractions from 0 to 1, and 0 where there
+        is nothing to divide by: delivery_rate = delivered / (sent, failed or bounced); open_rate =
+        opened / delivered; click_rate = clicked / delivered; response_rate = communications with a
+        reply / sent. Latencies are in milliseconds, percentiles by nearest rank (the value at rank
+        ceil(p n / 100)). Inbound replies count for the communication they answer; opt-outs are the
+        client.opted_out events of the period.
+
+        Args:
+            start: Communications accepted at or after this time.
+            end: Communications accepted before this time; later than start.
+            plan_id: Only this plan's communications.
+            client_id: Only this client's communications (and opt-outs).
+            channel: Only communications on this channel (and opt-outs of it).
+            message_type: Only communications of this type.
+            interval: The step of the series: local hours, days or ISO weeks (Monday first) in
+                time_zone. At most 1000 points; more is -32602.
+            time_zone: An IANA time zone such as Europe/Paris for the series' buckets; UTC by
+                default.
         """
         params: dict[str, Any] = {
             "start": start,
             "end": end,
+            "plan_id": plan_id,
+            "client_id": client_id,
+            "channel": channel,
+            "message_type": message_type,
+            "interval": interval,
+            "time_zone": time_zone,
         }
         return cast("AnalyticsReport", self.call("analytics.get", _present(params)))
 
@@ -746,15 +870,63 @@ class SyncMethods:
         *,
         start: Timestamp,
         end: Timestamp,
-        format: Literal["csv", "json"] | None = None,
+        plan_id: Uuid | None = None,
+        client_id: Uuid | None = None,
+        channel: Channel | None = None,
+        message_type: MessageType | None = None,
+        interval: Literal["hour", "day", "week"] | None = None,
+        time_zone: str | None = None,
+        kind: Literal["communications", "summary"] | None = None,
+        format: Literal["csv", "json", "pdf"] | None = None,
+        path: str | None = None,
     ) -> AnalyticsExport:
-        """`analytics.export`: Export communications in a period as CSV or JSON. Specified; not
-        implemented in version 0.1.0, where it answers -32601.
+        """`analytics.export`: The communications of a period one row each (CSV or JSON, no personal
+        data), or the analytics.get report as JSON, CSV or PDF; inline or to a file. kind
+        communications (the default): one row per communication accepted in [start, end) and within
+        the filters, oldest first, with ids, type, urgency, channel, status, the time each milestone
+        was first reached, attempts, retries, fallback and last error category: never an address,
+        name, context or message. Columns: communication_id, plan_id, client_id, message_type,
+        urgency, status, channel, fallback_from, provider, attempts, retries, last_error,
+        created_at, queued_at, sent_at, delivered_at, opened_at, clicked_at, ended_at (times RFC
+        3339 UTC; empty in CSV and null in JSON when never reached). CSV is RFC 4180 with a header
+        row and CRLF line ends; JSON is an array of objects. Rows stream from the database to the
+        file, so a million rows take constant memory. kind summary: the report analytics.get gives
+        for the same params, as JSON, as CSV (one table a section, each with its own header row
+        whose first field names the section, an empty line between tables) or as a PDF report (title
+        and period, the headline rates against their targets, bar charts per channel and per message
+        type, the daily series, latency, fallbacks and top failures). With path, the export is
+        written to that file atomically with mode 0600 (never replacing an existing file) and the
+        result gives path, bytes, row_count and sha256; without it, the content is inline (base64
+        for PDF) up to 8 MiB, beyond which the answer is -32602 naming path.
+
+        Args:
+            start: Communications accepted at or after this time.
+            end: Communications accepted before this time; later than start.
+            plan_id: Only this plan's communications.
+            client_id: Only this client's communications (and opt-outs).
+            channel: Only communications on this channel (and opt-outs of it).
+            message_type: Only communications of this type.
+            interval: The step of the series: local hours, days or ISO weeks (Monday first) in
+                time_zone. At most 1000 points; more is -32602.
+            time_zone: An IANA time zone such as Europe/Paris for the series' buckets; UTC by
+                default.
+            kind: Rows of communications, or the report.
+            format: pdf is for kind summary only.
+            path: The file to write (relative to the sidecar's working directory); it must not
+                exist yet.
         """
         params: dict[str, Any] = {
             "start": start,
             "end": end,
+            "plan_id": plan_id,
+            "client_id": client_id,
+            "channel": channel,
+            "message_type": message_type,
+            "interval": interval,
+            "time_zone": time_zone,
+            "kind": kind,
             "format": format,
+            "path": path,
         }
         return cast("AnalyticsExport", self.call("analytics.export", _present(params)))
 

@@ -285,24 +285,152 @@ class CancelResult(TypedDict):
     status: CommunicationStatus
 
 
-class _AnalyticsReportRequired(TypedDict):
+class AnalyticsReportLatencyValue(TypedDict, total=False):
+    queued_to_sent: AnalyticsLatency
+    sent_to_delivered: AnalyticsLatency
+
+
+_AnalyticsReportFallbacksItemRequired = TypedDict(
+    "_AnalyticsReportFallbacksItemRequired",
+    {
+        "from": Channel,
+        "to": Channel,
+        "count": int,
+    },
+)
+
+
+class AnalyticsReportFallbacksItem(_AnalyticsReportFallbacksItemRequired):
+    """AnalyticsReportFallbacksItem."""
+
+
+class AnalyticsReportTopFailuresValueItem(TypedDict):
+    # The failure category (transient, rate_limited, permanent, invalid_recipient, auth).
+    category: str
+    count: int
+
+
+class AnalyticsReportStalled(TypedDict):
+    """Still in flight long past the usual time: pending or queued longer than
+    unsent_after_seconds past their due time, or an SMS or WhatsApp message sent without a
+    delivery receipt for longer than undelivered_after_seconds.
+    """
+    total: int
+    # "none" for communications never attempted.
+    by_channel: dict[str, int]
+    unsent_after_seconds: int
+    undelivered_after_seconds: int
+
+
+class AnalyticsReportOptOutsItem(TypedDict):
+    channel: Channel
+    source: str
+    count: int
+
+
+class AnalyticsReportSeriesItem(TypedDict):
     start: Timestamp
-    end: Timestamp
-    total_sent: int
+    # Accepted in the period.
+    communications: int
+    # Reached sent, whatever came after.
+    sent: int
+    # Reached delivered or beyond and did not bounce or fail since; email: sent will do.
+    delivered: int
+    # Delivered and opened or read; a click implies an open.
+    opened: int
+    # Delivered and clicked.
+    clicked: int
+    failed: int
+    bounced: int
+    # delivered / (sent, failed or bounced).
     delivery_rate: float
+    # opened / delivered.
     open_rate: float
+    # clicked / delivered.
     click_rate: float
 
 
-class AnalyticsReport(_AnalyticsReportRequired, total=False):
-    by_channel: dict[str, Any]
-    by_message_type: dict[str, Any]
+class _AnalyticsReportTargetsItemRequired(TypedDict):
+    metric: Literal["delivery_rate", "open_rate", "click_rate"]
+    target: float
+    # null when there was nothing to measure.
+    actual: float | None
+    # actual >= target; null when there was nothing to measure.
+    met: bool | None
 
 
-class AnalyticsExport(TypedDict):
-    format: Literal["csv", "json"]
-    content: str
+class AnalyticsReportTargetsItem(_AnalyticsReportTargetsItemRequired, total=False):
+    channel: Channel
+
+
+class AnalyticsReport(TypedDict):
+    """The analytics of a period (analytics.get)."""
+    start: Timestamp
+    end: Timestamp
+    generated_at: Timestamp
+    # The series' time zone.
+    time_zone: str
+    interval: Literal["hour", "day", "week"]
+    # totals.sent (the seed's name).
+    total_sent: int
+    # totals.delivery_rate.
+    delivery_rate: float
+    # totals.open_rate.
+    open_rate: float
+    # totals.click_rate.
+    click_rate: float
+    totals: AnalyticsBreakdown
+    # Communications by current status; every status is present.
+    by_status: dict[str, int]
+    # Keyed by channel; communications never attempted on any channel are in totals only.
+    by_channel: dict[str, AnalyticsBreakdown]
+    # Keyed by message type, with replies, responded and response_rate.
+    by_message_type: dict[str, AnalyticsBreakdown]
+    # Keyed by the provider of each communication's last attempt.
+    by_provider: dict[str, AnalyticsBreakdown]
+    # By channel: from first queued to first sent, and (not email, which has no receipt) from first
+    # sent to first delivered; a measure with no values is absent.
+    latency: dict[str, AnalyticsReportLatencyValue]
+    # Communications sent on another channel than the one first tried.
+    fallbacks: list[AnalyticsReportFallbacksItem]
+    # Attempts on a channel after a communication's first attempt on it.
+    retries: int
+    # By provider: failed attempts by category, most first, at most 5.
+    top_failures: dict[str, list[AnalyticsReportTopFailuresValueItem]]
+    # Still in flight long past the usual time: pending or queued longer than unsent_after_seconds
+    # past their due time, or an SMS or WhatsApp message sent without a delivery receipt for longer
+    # than undelivered_after_seconds.
+    stalled: AnalyticsReportStalled
+    # client.opted_out events in the period by channel and source.
+    opt_outs: list[AnalyticsReportOptOutsItem]
+    # One point per interval from the one holding start to the one holding end, with the
+    # communications accepted in it; empty intervals are zeros.
+    series: list[AnalyticsReportSeriesItem]
+    # The policy's targets (the seed's: delivery over 95 %, email opens over 60 %, SMS delivery over
+    # 98 %; POLICY_FILE's analytics_targets replace them) beside the actual rates.
+    targets: list[AnalyticsReportTargetsItem]
+
+
+class _AnalyticsExportRequired(TypedDict):
+    format: Literal["csv", "json", "pdf"]
+    kind: Literal["communications", "summary"]
+    # communications: the data rows written (the header not counted); summary: the communications
+    # the report covers.
     row_count: int
+    # The size of the content or file.
+    bytes: int
+    # Of the content (before base64) or file, in hex.
+    sha256: str
+
+
+class AnalyticsExport(_AnalyticsExportRequired, total=False):
+    """Where an analytics export went, or the export itself."""
+    # The file written, as an absolute path; absent inline.
+    path: str
+    # Inline only: the export, base64 for PDF.
+    content: str
+    # Inline only: how content is to be read.
+    content_encoding: Literal["utf-8", "base64"]
 
 
 class ClientExport(TypedDict):
@@ -572,6 +700,46 @@ class PurgeCounts(TypedDict):
     events: int
     inbound_messages: int
     audit_log: int
+
+
+class _AnalyticsBreakdownRequired(TypedDict):
+    # Accepted in the period.
+    communications: int
+    # Reached sent, whatever came after.
+    sent: int
+    # Reached delivered or beyond and did not bounce or fail since; email: sent will do.
+    delivered: int
+    # Delivered and opened or read; a click implies an open.
+    opened: int
+    # Delivered and clicked.
+    clicked: int
+    failed: int
+    bounced: int
+    # delivered / (sent, failed or bounced).
+    delivery_rate: float
+    # opened / delivered.
+    open_rate: float
+    # clicked / delivered.
+    click_rate: float
+
+
+class AnalyticsBreakdown(_AnalyticsBreakdownRequired, total=False):
+    """Counts and rates of a group of communications, each counted once."""
+    # By message type only: inbound replies to these communications.
+    replies: int
+    # By message type only: communications with at least one reply.
+    responded: int
+    # By message type only: responded / sent.
+    response_rate: float
+
+
+class AnalyticsLatency(TypedDict):
+    """Milliseconds, by nearest rank."""
+    # How many values the percentiles are taken from.
+    count: int
+    p50: int
+    p95: int
+    p99: int
 
 
 class _SidecarReadyParamsWebhooksRequired(TypedDict):

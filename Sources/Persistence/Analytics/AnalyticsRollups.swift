@@ -1,0 +1,74 @@
+import CRMModel
+
+/// The per-communication columns analytics reads instead of the status and attempt history: when
+/// each milestone was first reached, and a summary of the attempts. Kept up to date in the
+/// transaction that moves a status or records an attempt, so a report is one scan of
+/// `communications`; the migration fills them in for what was stored before.
+enum AnalyticsRollups {
+    /// The migration's statements; `integer` is the backend's 64-bit integer type.
+    static func migration(integer: String) -> [String] {
+        let columns = [
+            ("queued_at", integer), ("sent_at", integer), ("delivered_at", integer), ("opened_at", integer),
+            ("clicked_at", integer), ("provider", "TEXT"), ("first_channel", "TEXT"), ("last_channel", "TEXT"),
+            ("last_error", "TEXT"), ("attempt_count", "\(integer) NOT NULL DEFAULT 0"), ("retries", "\(integer) NOT NULL DEFAULT 0"),
+        ]
+        func first(_ statuses: String) -> String {
+            "(SELECT MIN(e.at) FROM status_events e WHERE e.communication_id = communications.id AND e.status IN (\(statuses)))"
+        }
+        func lastAttempt(_ column: String, _ order: String, outcome: String = "a.outcome <> 'skipped'") -> String {
+            "(SELECT a.\(column) FROM attempts a WHERE a.communication_id = communications.id AND \(outcome) ORDER BY a.number \(order) LIMIT 1)"
+        }
+        let tried = "FROM attempts a WHERE a.communication_id = communications.id AND a.outcome <> 'skipped'"
+        return columns.map { "ALTER TABLE communications ADD COLUMN \($0.0) \($0.1)" } + [
+            """
+            UPDATE communications SET
+              queued_at = \(first("'queued'")),
+              sent_at = \(first("'sent', 'delivered', 'opened', 'clicked'")),
+              delivered_at = \(first("'delivered', 'opened', 'clicked'")),
+              opened_at = \(first("'opened', 'clicked'")),
+              clicked_at = \(first("'clicked'")),
+              provider = \(lastAttempt("provider", "DESC")),
+              first_channel = \(lastAttempt("channel", "ASC")),
+              last_channel = \(lastAttempt("channel", "DESC")),
+              last_error = \(lastAttempt("error_category", "DESC", outcome: "a.outcome = 'failed'")),
+              attempt_count = (SELECT COUNT(*) \(tried)),
+              retries = (SELECT COUNT(*) - COUNT(DISTINCT a.channel) \(tried))
+            """,
+            // The failures report reads failed attempts only: a few among many.
+            "CREATE INDEX attempts_failed ON attempts (communication_id) WHERE outcome = 'failed'",
+        ]
+    }
+
+    /// The assignments that stamp the milestones a move to `status` reaches, first time only
+    /// (a receipt for a later milestone fills the ones it implies: a read message was delivered).
+    /// Empty for statuses that are no milestone.
+    static func milestones(reaching status: CommunicationStatus, at: Int64) -> String {
+        let reached: [String] = switch status {
+        case .queued: ["queued_at"]
+        case .sent: ["sent_at"]
+        case .delivered: ["sent_at", "delivered_at"]
+        case .opened: ["sent_at", "delivered_at", "opened_at"]
+        case .clicked: ["sent_at", "delivered_at", "opened_at", "clicked_at"]
+        case .pending, .scheduled, .failed, .bounced, .cancelled: []
+        }
+        return reached.map { ", \($0) = COALESCE(\($0), \(at))" }.joined()
+    }
+
+    /// What recording a non-skipped attempt does to the summary, as an UPDATE with numbered
+    /// placeholders each backend spells its own way (`?1`, `$1`): 1 the channel, 2 the attempt's
+    /// number, 3 the provider, 4 the failure category (NULL unless it failed), 5 the communication.
+    static func attemptUpdate(_ placeholder: (Int) -> String) -> String {
+        """
+        UPDATE communications SET
+          attempt_count = attempt_count + 1,
+          retries = retries + CASE WHEN EXISTS (
+            SELECT 1 FROM attempts a WHERE a.communication_id = communications.id AND a.channel = \(placeholder(1))
+              AND a.outcome <> 'skipped' AND a.number < \(placeholder(2))) THEN 1 ELSE 0 END,
+          first_channel = COALESCE(first_channel, \(placeholder(1))),
+          last_channel = \(placeholder(1)),
+          provider = \(placeholder(3)),
+          last_error = COALESCE(\(placeholder(4)), last_error)
+        WHERE id = \(placeholder(5))
+        """
+    }
+}
