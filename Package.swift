@@ -72,12 +72,25 @@ let package = Package(
             resources: [.embedInCode("Templates")],
             swiftSettings: swiftSettings
         ),
+        // cairo, which draws the analytics report to PDF and, with the same code, to SVG.
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
+        // The analytics report rendered: a PDF a planner forwards, and the dashboard's page.
+        .target(
+            name: "Reports",
+            dependencies: ["CCairo"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Orchestrator",
             dependencies: [
                 "CRMModel",
                 "Persistence",
                 "Channels",
+                "Reports",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,6 +110,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -254,7 +254,8 @@ struct Configuration {
             host: webhookHost, port: webhookPort, publicBaseURL: publicBaseURL,
             twilioAuthToken: twilio?.authToken ?? value("TWILIO_AUTH_TOKEN"),
             whatsAppAppSecret: value("WHATSAPP_APP_SECRET"), whatsAppVerifyToken: value("WHATSAPP_WEBHOOK_VERIFY_TOKEN"),
-            maxBodyBytes: try integer("WEBHOOK_MAX_BODY_BYTES", default: 256 * 1024, range: 1024...(16 << 20))
+            maxBodyBytes: try integer("WEBHOOK_MAX_BODY_BYTES", default: 256 * 1024, range: 1024...(16 << 20)),
+            dashboardToken: value("DASHBOARD_TOKEN")
         )
         if let name = value("SIDECAR_INSTANCE") {
             guard (1...40).contains(name.count), name.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" }) else {

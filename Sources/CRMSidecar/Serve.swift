@@ -64,16 +64,18 @@ struct Serve: AsyncParsableCommand {
         )
         let compliance = Compliance.make(configuration, store: store, events: events, logger: logger)
         let intake = EventIntake(store: store, events: events, consent: consent, logger: logger)
+        let analytics = Analytics(store: store, targets: configuration.policy.analyticsTargets, logger: logger)
         let webhooks = WebhookServer(
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },
-            databaseConnections: { try? await store.connectionCount() }, status: sidePortStatus, logger: logger
+            databaseConnections: { try? await store.connectionCount() }, dashboard: { days in try? await analytics.dashboard(days: days) },
+            status: sidePortStatus, logger: logger
         )
         let server = RPCServer(
             methods: .standard,
             context: MethodContext(
                 engine: engine, compliance: compliance,
-                analytics: Analytics(store: store, targets: configuration.policy.analyticsTargets, logger: logger),
+                analytics: analytics,
                 version: CRMSidecar.version, startedAt: Date()
             ),
             notifications: notifications,

@@ -22,7 +22,8 @@ package struct WebhookServer: Service {
     package init(
         settings: WebhookSettings, links: EmailLinks, intake: EventIntake, registry: PrometheusCollectorRegistry,
         health: @escaping @Sendable () async -> HealthReport.Status, queueSize: @escaping @Sendable () async -> Int?,
-        databaseConnections: @escaping @Sendable () async -> Int?, status: SidePortStatus, logger: Logger
+        databaseConnections: @escaping @Sendable () async -> Int?, dashboard: @escaping @Sendable (_ days: Int) async -> String?,
+        status: SidePortStatus, logger: Logger
     ) {
         self.settings = settings
         self.status = status
@@ -38,6 +39,9 @@ package struct WebhookServer: Service {
         )
         let email = EmailTrackingRoutes(links: links, intake: intake, logger: logger)
         let metrics = MetricsEndpoint(registry: registry, queueSize: queueSize, databaseConnections: databaseConnections)
+        let dashboardRoutes = DashboardRoutes(
+            token: settings.dashboardToken, secureCookie: settings.publicBaseURL.hasPrefix("https:"), page: dashboard
+        )
 
         // Hummingbird's router is not Sendable; it is built where it runs.
         routes = {
@@ -57,6 +61,7 @@ package struct WebhookServer: Service {
         router.post("/email/unsubscribe/:token") { request, context in
             await email.unsubscribe(request, token: context.parameters.get("token") ?? "")
         }
+        router.get("/dashboard") { request, _ in await dashboardRoutes.handle(request) }
         router.get("/metrics") { _, _ in await metrics.handle() }
         router.head("/metrics") { _, _ in await metrics.head() }
         router.get("/health") { _, _ in

@@ -13,10 +13,12 @@ package struct WebhookSettings: Sendable {
     package var whatsAppVerifyToken: String?
     /// Larger bodies are answered 413 unread; providers' callbacks are a few kilobytes.
     package var maxBodyBytes: Int
+    /// DASHBOARD_TOKEN; without it there is no dashboard (404).
+    package var dashboardToken: String?
 
     package init(
         host: String, port: Int, publicBaseURL: String, twilioAuthToken: String?, whatsAppAppSecret: String?,
-        whatsAppVerifyToken: String?, maxBodyBytes: Int = 256 * 1024
+        whatsAppVerifyToken: String?, maxBodyBytes: Int = 256 * 1024, dashboardToken: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -25,5 +27,6 @@ package struct WebhookSettings: Sendable {
         self.whatsAppAppSecret = whatsAppAppSecret
         self.whatsAppVerifyToken = whatsAppVerifyToken
         self.maxBodyBytes = maxBodyBytes
+        self.dashboardToken = dashboardToken
     }
 }

@@ -103,7 +103,8 @@ package enum AnalyticsExport: RPCMethod {
                 let table = SummaryTable.csv(report)
                 sink.append(Data(table.text.utf8))
             case .pdf:
-                throw .invalidParams(FieldError(field: "format", reason: "pdf is not available in this build"))
+                guard let pdf = try? context.analytics.pdf(report) else { throw .internalError }
+                sink.append(pdf)
             }
             rows = report.communications
         }
