@@ -143,10 +143,13 @@ enum AnalyticsSQL {
         }
     }
 
-    /// Replies tied to a communication in scope, by its message type.
+    /// Replies tied to a communication in scope, by its message type; `responded` counts only
+    /// communications that were sent (a reply is tied to the client's latest communication, which
+    /// may be one still waiting), so the response rate stays a fraction of those sent.
     private static func replies(_ query: AnalyticsQuery) -> Statement {
         let sql = """
-            SELECT c.message_type, COUNT(*), COUNT(DISTINCT i.communication_id) FROM inbound_messages i
+            SELECT c.message_type, COUNT(*), COUNT(DISTINCT CASE WHEN c.sent_at IS NOT NULL THEN i.communication_id END)
+            FROM inbound_messages i
             JOIN communications c ON c.id = i.communication_id
             WHERE \(filter(query, table: "c.")) GROUP BY c.message_type
             """

@@ -553,7 +553,7 @@ package final class PostgresStore: Store, Service {
 
     package func analytics(_ query: AnalyticsQuery) async throws(StoreError) -> AnalyticsFigures {
         let statements = AnalyticsSQL.statements(for: query, dialect: .postgres)
-        return try await transaction { connection, logger in
+        return try await transaction(atMost: Self.exportDeadline) { connection, logger in
             // One snapshot for every statement, as SQLite's read has.
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
             var results: [(AnalyticsSQL.Statement, [[AnalyticsSQL.Cell]])] = []
@@ -581,7 +581,8 @@ package final class PostgresStore: Store, Service {
         }
     }
 
-    /// How long an export may take: a million rows is minutes, not the seconds a request gets.
+    /// How long a report or an export may take: over a million rows that is seconds to minutes,
+    /// not the few seconds a request gets.
     private static let exportDeadline: Duration = .seconds(900)
 
     private static func cells(_ row: PostgresRow, kinds: [AnalyticsSQL.Kind]) throws -> [AnalyticsSQL.Cell] {
@@ -1221,10 +1222,10 @@ package final class PostgresStore: Store, Service {
     }
 
     private func transaction<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
+        atMost limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T
     ) async throws(StoreError) -> T {
         let logger = self.logger
-        return try await within {
+        return try await within(atMost: limit) {
             try await self.client.withConnection { connection in
                 // Abandoned at the deadline (the caller was answered -32001): write nothing.
                 try Task.checkCancellation()
