@@ -71,6 +71,11 @@ public struct AnalyticsFigures: Sendable, Equatable {
         }
     }
 
+    /// How long a communication may wait past its due time to be sent, and an SMS or WhatsApp
+    /// message may wait for its delivery receipt, before the report calls it stalled.
+    public static let stalledUnsentSeconds = 3_600
+    public static let stalledUndeliveredSeconds = 86_400
+
     public var total = AnalyticsTally()
     public var byChannel: [String: AnalyticsTally] = [:]
     public var byMessageType: [String: AnalyticsTally] = [:]

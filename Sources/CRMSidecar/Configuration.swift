@@ -250,12 +250,17 @@ struct Configuration {
             whatsapp = nil
         }
 
+        // Guessable tokens are refused: the dashboard has no rate limit of its own.
+        let dashboardToken = value("DASHBOARD_TOKEN")
+        if let dashboardToken, dashboardToken.count < 24 {
+            throw Problem(variable: "DASHBOARD_TOKEN", reason: "must be at least 24 characters, such as what openssl rand -hex 16 prints")
+        }
         webhooks = WebhookSettings(
             host: webhookHost, port: webhookPort, publicBaseURL: publicBaseURL,
             twilioAuthToken: twilio?.authToken ?? value("TWILIO_AUTH_TOKEN"),
             whatsAppAppSecret: value("WHATSAPP_APP_SECRET"), whatsAppVerifyToken: value("WHATSAPP_WEBHOOK_VERIFY_TOKEN"),
             maxBodyBytes: try integer("WEBHOOK_MAX_BODY_BYTES", default: 256 * 1024, range: 1024...(16 << 20)),
-            dashboardToken: value("DASHBOARD_TOKEN")
+            dashboardToken: dashboardToken
         )
         if let name = value("SIDECAR_INSTANCE") {
             guard (1...40).contains(name.count), name.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" }) else {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Synchronization
 
 /// `GET /dashboard`: the analytics report as a page, for whoever holds DASHBOARD_TOKEN.
 ///
@@ -9,7 +10,7 @@ import Hummingbird
 /// so the token does not stay in the address bar, the history or a Referer. The cookie holds an
 /// HMAC of the token, not the token, and the same in every sidecar on the token. Tokens and cookies
 /// are compared in constant time and never logged.
-struct DashboardRoutes: Sendable {
+final class DashboardRoutes: Sendable {
     /// The page for the last `days` days; nil when the store cannot answer now.
     typealias Page = @Sendable (_ days: Int) async -> String?
 
@@ -21,6 +22,10 @@ struct DashboardRoutes: Sendable {
     private let session: String?
     private let secureCookie: Bool
     private let page: Page
+    /// Pages made in the last `freshness`, by period: reloads (and several people looking) do not
+    /// each run a month's aggregates against the store the sends use.
+    private let made = Mutex<[Int: (at: ContinuousClock.Instant, html: String)]>([:])
+    private static let freshness: Duration = .seconds(60)
 
     init(token: String?, secureCookie: Bool, page: @escaping Page) {
         tokenDigest = token.map { Array(SHA256.hash(data: Data($0.utf8))) }
@@ -46,12 +51,20 @@ struct DashboardRoutes: Sendable {
             return response
         }
         guard let cookie = Self.cookie(in: request), Self.same(Array(cookie.utf8), Array(session.utf8)) else { return Self.refused }
-        guard let html = await page(days) else { return Responses.tryAgain }
+        guard let html = await cachedPage(days) else { return Responses.tryAgain }
         var response = Responses.html(html)
         // Everything is inline; nothing may load from elsewhere, scripts least of all.
         response.headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
         return response
+    }
+
+    private func cachedPage(_ days: Int) async -> String? {
+        let now = ContinuousClock.now
+        if let kept = made.withLock({ $0[days] }), now - kept.at < Self.freshness { return kept.html }
+        guard let html = await page(days) else { return nil }
+        made.withLock { $0[days] = (now, html) }
+        return html
     }
 
     private static var refused: Response {

@@ -40,7 +40,7 @@ package struct WebhookServer: Service {
         let email = EmailTrackingRoutes(links: links, intake: intake, logger: logger)
         let metrics = MetricsEndpoint(registry: registry, queueSize: queueSize, databaseConnections: databaseConnections)
         let dashboardRoutes = DashboardRoutes(
-            token: settings.dashboardToken, secureCookie: settings.publicBaseURL.hasPrefix("https:"), page: dashboard
+            token: settings.dashboardToken, secureCookie: settings.publicBaseURL.lowercased().hasPrefix("https:"), page: dashboard
         )
 
         // Hummingbird's router is not Sendable; it is built where it runs.

@@ -10,7 +10,7 @@ import pytest
 from conftest import communicate_params
 from test_webhooks import listening, request, side_port
 
-TOKEN = "dashboard-token-7f3a9c1e5b"
+TOKEN = "dashboard-token-7f3a9c1e5b8d2a4c6e0f"
 
 
 def chromium():
@@ -85,3 +85,11 @@ def test_the_dashboard_renders_in_a_headless_browser_without_console_errors(star
     keep = pathlib.Path(__file__).resolve().parents[2] / ".build" / "dashboard.png"
     if keep.parent.exists():
         shutil.copy(shot, keep)  # the latest screenshot, for the README's by hand
+
+
+def test_a_guessable_token_is_refused_at_start_naming_the_setting(workdir):
+    from sidecar import BINARY
+    done = subprocess.run([BINARY, "validate-config"], cwd=workdir, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "DASHBOARD_TOKEN": "short"})
+    assert done.returncode != 0 and "DASHBOARD_TOKEN" in done.stdout + done.stderr
+    assert "short" not in done.stdout + done.stderr

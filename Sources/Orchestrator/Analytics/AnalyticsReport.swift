@@ -188,7 +188,7 @@ package struct AnalyticsReport: Encodable, Sendable {
         }
         stalled = Stalled(
             total: figures.stalled.values.reduce(0, +), byChannel: figures.stalled,
-            unsentAfterSeconds: 3_600, undeliveredAfterSeconds: 86_400
+            unsentAfterSeconds: AnalyticsFigures.stalledUnsentSeconds, undeliveredAfterSeconds: AnalyticsFigures.stalledUndeliveredSeconds
         )
         optOuts = figures.optOuts.map { OptOut(channel: $0.channel, source: $0.source, count: $0.count) }
         series = Self.series(figures.quarters, bucketStarts: bucketStarts)

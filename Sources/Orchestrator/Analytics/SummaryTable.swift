@@ -5,8 +5,8 @@ package import Foundation
 /// targets), each with its own header row whose first field names the section, and an empty line
 /// between tables. Each table on its own is RFC 4180.
 package enum SummaryTable {
-    /// The CSV, and how many data rows it has (header rows not counted).
-    package static func csv(_ report: AnalyticsReport) -> (text: String, rows: Int) {
+    /// The CSV.
+    package static func csv(_ report: AnalyticsReport) -> String {
         var tables: [[[String]]] = []
         let counts = ["communications", "sent", "delivered", "opened", "clicked", "failed", "bounced", "delivery_rate", "open_rate", "click_rate"]
         func breakdown(_ value: AnalyticsReport.Breakdown) -> [String] {
@@ -43,10 +43,9 @@ package enum SummaryTable {
         tables.append([["target_metric", "channel", "target", "actual", "met"]] + report.targets.map { target in
             [target.metric, target.channel ?? "all", rate(target.target), target.actual.map(rate) ?? "", target.met.map { $0 ? "yes" : "no" } ?? ""]
         })
-        let text = tables.map { table in
+        return tables.map { table in
             table.map { $0.map(RecordTable.csvField).joined(separator: ",") + "\r\n" }.joined()
         }.joined(separator: "\r\n")
-        return (text, tables.reduce(0) { $0 + $1.count - 1 })
     }
 
     private static func rate(_ value: Double) -> String {

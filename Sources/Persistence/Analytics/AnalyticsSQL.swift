@@ -40,10 +40,8 @@ enum AnalyticsSQL {
     /// Where a communication went out, or was last tried when it never went out.
     static let channel = "COALESCE(channel_used, last_channel)"
 
-    /// How long a communication may wait to be sent, and an SMS or WhatsApp message may wait for
-    /// its delivery receipt, before the report calls it stalled.
-    static let stalledUnsentMilliseconds: Int64 = 3_600_000
-    static let stalledUndeliveredMilliseconds: Int64 = 86_400_000
+    static let stalledUnsentMilliseconds = Int64(AnalyticsFigures.stalledUnsentSeconds) * 1000
+    static let stalledUndeliveredMilliseconds = Int64(AnalyticsFigures.stalledUndeliveredSeconds) * 1000
 
     /// The latencies measured, each as the difference of two rollup columns, with what must hold
     /// for a communication to have one.
@@ -68,7 +66,7 @@ enum AnalyticsSQL {
     /// these few hundred groups at most, so the communications are scanned once for all of them.
     private static func cube(_ scope: String, now: Int64) -> Statement {
         let stalled = """
-            (status IN ('pending', 'queued') AND COALESCE(next_attempt_at, updated_at) < \(now - stalledUnsentMilliseconds))
+            (status IN ('pending', 'scheduled', 'queued') AND COALESCE(next_attempt_at, updated_at) < \(now - stalledUnsentMilliseconds))
               OR (status = 'sent' AND \(channel) IN ('sms', 'whatsapp') AND sent_at < \(now - stalledUndeliveredMilliseconds))
             """
         let sql = """
@@ -144,11 +142,12 @@ enum AnalyticsSQL {
     }
 
     /// Replies tied to a communication in scope, by its message type; `responded` counts only
-    /// communications that were sent (a reply is tied to the client's latest communication, which
-    /// may be one still waiting), so the response rate stays a fraction of those sent.
+    /// communications answered after they were sent (a reply is tied to the client's latest
+    /// communication, which may be one still waiting), so the response rate stays a fraction of
+    /// those sent.
     private static func replies(_ query: AnalyticsQuery) -> Statement {
         let sql = """
-            SELECT c.message_type, COUNT(*), COUNT(DISTINCT CASE WHEN c.sent_at IS NOT NULL THEN i.communication_id END)
+            SELECT c.message_type, COUNT(*), COUNT(DISTINCT CASE WHEN i.received_at >= c.sent_at THEN i.communication_id END)
             FROM inbound_messages i
             JOIN communications c ON c.id = i.communication_id
             WHERE \(filter(query, table: "c.")) GROUP BY c.message_type

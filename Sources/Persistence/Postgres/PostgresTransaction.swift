@@ -28,10 +28,12 @@ final class PostgresTransaction: Sendable {
         try await connection.query("BEGIN", logger: logger)
         do {
             let value = try await $current.withValue(transaction) { try await body(connection, logger) }
+            // Committed with its last statement: it happened, whatever the deadline says now.
+            if transaction.hasEnded { return value }
             // Abandoned at the deadline (the caller was answered -32001): roll back rather than
             // commit what was written meanwhile.
             try Task.checkCancellation()
-            if !transaction.hasEnded { try await connection.query("COMMIT", logger: logger) }
+            try await connection.query("COMMIT", logger: logger)
             return value
         } catch {
             if !transaction.hasEnded { _ = try? await connection.query("ROLLBACK", logger: logger) }
@@ -43,9 +45,11 @@ final class PostgresTransaction: Sendable {
     /// for this task; the statement's rows. Abandoned (cancelled) before the answer came, it rolls
     /// back instead and throws `CancellationError`.
     static func commit(after statement: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
-        guard let transaction = current else {
-            preconditionFailure("commit(after:) outside PostgresTransaction.run")
+        guard let transaction = current, !transaction.hasEnded else {
+            throw StoreError(.unavailable, "a statement meant to end a transaction ran outside one; nothing was stored")
         }
+        // Abandoned already: do not take the event counter's lock only to give it back.
+        try Task.checkCancellation()
         let abandoned = Mutex(false)
         return try await withTaskCancellationHandler {
             try await connection.query(statement, logger: logger).flatMap { result -> EventLoopFuture<[PostgresRow]> in

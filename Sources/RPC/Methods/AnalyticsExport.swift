@@ -70,13 +70,14 @@ package enum AnalyticsExport: RPCMethod {
             start: params.start, end: params.end, planID: params.planID, clientID: params.clientID, channel: params.channel,
             messageType: params.messageType
         )
-        let sink = try Sink(path: params.path, limit: inlineLimit)
         let rows: Int
+        let sink: Sink
         switch (kind, format) {
         case (.communications, .pdf):
             throw .invalidParams(FieldError(field: "format", reason: "pdf is for kind summary; communications are csv or json"))
         case (.communications, let format):
             let table = format == .csv ? RecordTable.Format.csv : .json
+            sink = try Sink(path: params.path, limit: inlineLimit)
             sink.append(RecordTable.opening(table))
             let counter = Mutex(0)
             do {
@@ -92,16 +93,17 @@ package enum AnalyticsExport: RPCMethod {
             }
             sink.append(RecordTable.closing(table, rows: rows))
         case (.summary, let format):
+            // The report first: a bad interval or time zone is named before any file is made.
             let report = try await AnalyticsGet.report(
                 query, interval: params.interval, timeZone: params.timeZone, context: context
             )
+            sink = try Sink(path: params.path, limit: inlineLimit)
             switch format {
             case .json:
                 guard let data = try? WireJSON.makeEncoder().encode(report) else { throw .internalError }
                 sink.append(data)
             case .csv:
-                let table = SummaryTable.csv(report)
-                sink.append(Data(table.text.utf8))
+                sink.append(Data(SummaryTable.csv(report).utf8))
             case .pdf:
                 guard let pdf = try? context.analytics.pdf(report) else { throw .internalError }
                 sink.append(pdf)

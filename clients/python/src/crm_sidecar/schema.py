@@ -305,13 +305,14 @@ class AnalyticsReportFallbacksItem(_AnalyticsReportFallbacksItemRequired):
 
 
 class AnalyticsReportTopFailuresValueItem(TypedDict):
-    # The failure category (transient, rate_limited, permanent, invalid_recipient, auth).
+    # The failure category (transient, rate_limited, permanent, invalid_recipient, auth), or unknown
+    # when none was recorded.
     category: str
     count: int
 
 
 class AnalyticsReportStalled(TypedDict):
-    """Still in flight long past the usual time: pending or queued longer than
+    """Still in flight long past the usual time: pending, scheduled or queued longer than
     unsent_after_seconds past their due time, or an SMS or WhatsApp message sent without a
     delivery receipt for longer than undelivered_after_seconds.
     """
@@ -388,8 +389,9 @@ class AnalyticsReport(TypedDict):
     by_message_type: dict[str, AnalyticsBreakdown]
     # Keyed by the provider of each communication's last attempt.
     by_provider: dict[str, AnalyticsBreakdown]
-    # By channel: from first queued to first sent, and (not email, which has no receipt) from first
-    # sent to first delivered; a measure with no values is absent.
+    # By channel: from first queued to first sent (communications queued when accepted; scheduled
+    # ones are not measured), and (not email, which has no receipt) from first sent to first
+    # delivered; a measure with no values is absent.
     latency: dict[str, AnalyticsReportLatencyValue]
     # Communications sent on another channel than the one first tried.
     fallbacks: list[AnalyticsReportFallbacksItem]
@@ -397,9 +399,9 @@ class AnalyticsReport(TypedDict):
     retries: int
     # By provider: failed attempts by category, most first, at most 5.
     top_failures: dict[str, list[AnalyticsReportTopFailuresValueItem]]
-    # Still in flight long past the usual time: pending or queued longer than unsent_after_seconds
-    # past their due time, or an SMS or WhatsApp message sent without a delivery receipt for longer
-    # than undelivered_after_seconds.
+    # Still in flight long past the usual time: pending, scheduled or queued longer than
+    # unsent_after_seconds past their due time, or an SMS or WhatsApp message sent without a
+    # delivery receipt for longer than undelivered_after_seconds.
     stalled: AnalyticsReportStalled
     # client.opted_out events in the period by channel and source.
     opt_outs: list[AnalyticsReportOptOutsItem]
@@ -727,7 +729,7 @@ class AnalyticsBreakdown(_AnalyticsBreakdownRequired, total=False):
     """Counts and rates of a group of communications, each counted once."""
     # By message type only: inbound replies to these communications.
     replies: int
-    # By message type only: communications with at least one reply.
+    # By message type only: communications with at least one reply received after they were sent.
     responded: int
     # By message type only: responded / sent.
     response_rate: float
