@@ -40,14 +40,6 @@ package struct RPCError: Error, Sendable, Equatable, Encodable {
         )
     }
 
-    package static func notImplemented(_ method: String) -> RPCError {
-        RPCError(
-            code: -32601,
-            message: "Method not available: \(method) is specified but not implemented in this version",
-            data: Self.reason("not implemented yet")
-        )
-    }
-
     package static func invalidParams(_ error: FieldError) -> RPCError {
         RPCError(
             code: -32602,

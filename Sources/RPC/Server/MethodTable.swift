@@ -7,7 +7,6 @@ package struct MethodTable: Sendable {
     package typealias Handler = @Sendable (JSONValue?, MethodContext) async throws -> any Encodable & Sendable
 
     private var handlers: [String: Handler] = [:]
-    private var specifiedOnly: Set<String> = []
 
     package init() {}
 
@@ -18,12 +17,7 @@ package struct MethodTable: Sendable {
         }
     }
 
-    /// A method the schema specifies that this version does not do yet: it answers so, clearly.
-    package mutating func registerNotImplemented(_ name: String) {
-        specifiedOnly.insert(name)
-    }
-
-    package var names: [String] { (Array(handlers.keys) + specifiedOnly).sorted() }
+    package var names: [String] { handlers.keys.sorted() }
 
     package func call(_ request: RPCRequest, context: MethodContext) async throws(RPCError) -> any Encodable & Sendable {
         if let handler = handlers[request.method] {
@@ -34,9 +28,6 @@ package struct MethodTable: Sendable {
             } catch {
                 throw .internalError
             }
-        }
-        if specifiedOnly.contains(request.method) {
-            throw .notImplemented(request.method)
         }
         throw .methodNotFound(request.method, known: names)
     }
