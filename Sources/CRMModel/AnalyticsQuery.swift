@@ -12,6 +12,12 @@ public struct AnalyticsQuery: Sendable, Equatable {
     public var messageType: MessageType?
     /// The time the report is made at: what is still in flight is measured against it.
     public var now: Date
+    /// Whether whole quarter hours may be read from the tallies kept per quarter hour; off only to
+    /// check them against the communications they sum.
+    package var usesQuarters = true
+    /// From how many communications a latency's percentiles are read by walking its index rather
+    /// than by sorting; lowered only to check one way against the other.
+    package var latencyIndexFrom = 20_000
 
     public init(
         start: Date, end: Date, planID: UUID? = nil, clientID: UUID? = nil, channel: Channel? = nil,

@@ -112,6 +112,49 @@ struct AnalyticsConformanceTests {
         }
     }
 
+    @Test("the tallies kept per day and quarter hour, and the latency indexes, give what the communications give, at ragged edges, under filters and after a purge", arguments: StoreBackend.available)
+    func quarters(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            _ = try await Self.scripted(in: store)
+            // More history a few hours on, so that whole quarters, partial ones and empty ones mix.
+            let later = 3 * 3_600.0
+            _ = try await play(Script(channel: .sms, attempts: [(.sms, "twilio", .failed, .transient), (.sms, "twilio", .sent, nil)], receipts: [(.delivered, 20)]), at: later, in: store)
+            _ = try await play(Script(channel: .email, messageType: .welcome, attempts: [(.email, "smtp", .sent, nil)], receipts: [(.clicked, 400)]), at: later + 1_000, in: store)
+            _ = try await play(Script(channel: .sms, attempts: []), at: later + 2_000, in: store)
+
+            func agree(_ query: AnalyticsQuery, _ label: String) async throws {
+                var (fast, raw) = (query, query)
+                fast.latencyIndexFrom = 1
+                raw.usesQuarters = false
+                raw.latencyIndexFrom = .max
+                let (tallied, counted) = (try await store.analytics(fast), try await store.analytics(raw))
+                #expect(tallied == counted, "\(label)")
+                #expect(tallied.total.communications > 0 || label.hasPrefix("empty"), "\(label)")
+            }
+            let (start, now) = (Self.start, Self.start.addingTimeInterval(5 * 3_600))
+            let windows: [(TimeInterval, TimeInterval, String)] = [
+                (0, 4 * 3_600, "whole quarters"), (7 * 60, 3 * 3_600 + 1_500, "ragged edges"), (-3_600, 5 * 3_600 + 1, "wider"),
+                (5, 800, "within one quarter"), (3_600, 3 * 3_600 - 60, "empty quarters only"),
+            ]
+            for (from, to, label) in windows {
+                let query = AnalyticsQuery(start: start.addingTimeInterval(from), end: start.addingTimeInterval(to), now: now)
+                try await agree(query, label.hasPrefix("empty") ? "empty: \(label)" : label)
+                for channel in Channel.allCases {
+                    var narrowed = query
+                    narrowed.channel = channel
+                    try await agree(narrowed, "empty or not: \(label), \(channel)")
+                }
+                var typed = query
+                typed.messageType = .reminder
+                try await agree(typed, "\(label), reminders")
+            }
+            // A purge takes communications away from their quarters too.
+            let counts = try await store.purge(before: start.addingTimeInterval(1_000), auditBefore: start, limit: 100, dryRun: false)
+            #expect(counts.communications > 0)
+            try await agree(AnalyticsQuery(start: start.addingTimeInterval(-60), end: start.addingTimeInterval(4 * 3_600), now: now), "after a purge")
+        }
+    }
+
     /// Seven communications of `plan` (and one of another plan) with a known history; the figures
     /// for the hour they were accepted in.
     static func scripted(in store: any Store) async throws -> AnalyticsFigures {

@@ -22,6 +22,7 @@ struct MigrationChecksumTests {
         ("0007_compliance", "e9b6f395777785916e20484f985bf298168639ec3535da73bf2e6ae418c7dd69"),
         ("0008_rotation_target", "b0582910d7b3f2c62016de48cbc45874cf4447ef4b63d4b35d7ba05effc9646c"),
         ("0009_analytics_rollups", "690759d4fe9801cd6e74174b3032f4a192c5085ce11eb5f31f57459a8ef34476"),
+        ("0010_analytics_quarters", "e815163781b0a0bbe0ebe8b32eb3ff5c0e98d9c41b499a2816b39bd36b6ca89e"),
     ]
 
     /// The same for PostgreSQL.
@@ -34,6 +35,7 @@ struct MigrationChecksumTests {
         ("0006_compliance", "01a22fb9a0f44fd401ed2e5fd61a4e019a91c11c1338f2ae89a609f8bac3f1f7"),
         ("0007_rotation_target", "5c18967b462d87cc2de3737cda12e140791c3b249f0f58060f9a557a929cbbdb"),
         ("0008_analytics_rollups", "6c00015f5fc160025ff6f07b634e286651381237e43f1f285bc856cc73f4e7d7"),
+        ("0009_analytics_quarters", "06121a095ac8a15bf6b12cf289d23f20575ac71c773ffc2c3ac91c0b6f43bec0"),
     ]
 
     static func ledger(of backend: StoreBackend) -> (shipped: [Migration], pins: [(name: String, checksum: String)], file: String) {

@@ -28,7 +28,7 @@ struct SQLiteStoreTests {
         _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         _ = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let applied = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["0001_communications", "0002_encryption_contacts_queue", "0003_attachments_template_gaps", "0004_conversations", "0005_skipped_attempts", "0006_event_log", "0007_compliance", "0008_rotation_target", "0009_analytics_rollups"])
+        #expect(applied == ["0001_communications", "0002_encryption_contacts_queue", "0003_attachments_template_gaps", "0004_conversations", "0005_skipped_attempts", "0006_event_log", "0007_compliance", "0008_rotation_target", "0009_analytics_rollups", "0010_analytics_quarters"])
     }
 
     @Test("an unreachable path is a storage error that names the path")

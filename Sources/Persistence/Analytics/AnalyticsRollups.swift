@@ -2,8 +2,9 @@ import CRMModel
 
 /// The per-communication columns analytics reads instead of the status and attempt history: when
 /// each milestone was first reached, and a summary of the attempts. Kept up to date in the
-/// transaction that moves a status or records an attempt, so a report is one scan of
-/// `communications`; the migration fills them in for what was stored before.
+/// transaction that moves a status or records an attempt, so a report never reads the history
+/// (and the tallies per day and quarter hour, `AnalyticsQuarters`, are made from these); the
+/// migration fills them in for what was stored before.
 enum AnalyticsRollups {
     /// The migration's statements; `integer` is the backend's 64-bit integer type.
     static func migration(integer: String) -> [String] {
@@ -41,8 +42,9 @@ enum AnalyticsRollups {
 
     /// The assignments that stamp the milestones a move to `status` reaches, first time only
     /// (a receipt for a later milestone fills the ones it implies: a read message was delivered).
-    /// Empty for statuses that are no milestone.
-    static func milestones(reaching status: CommunicationStatus, at: Int64) -> String {
+    /// Empty for statuses that are no milestone. `at` is SQL: a literal, or a placeholder so that
+    /// the statement's text is the same every time (and SQLite can reuse it prepared).
+    static func milestones(reaching status: CommunicationStatus, at: String) -> String {
         let reached: [String] = switch status {
         case .queued: ["queued_at"]
         case .sent: ["sent_at"]

@@ -200,6 +200,9 @@ enum PostgresMigrations {
         Migration("0007_rotation_target", sql: ["ALTER TABLE encryption ADD COLUMN rotating_to bytea"]),
         // As SQLite's 0009: the columns analytics sums instead of reading the history.
         Migration("0008_analytics_rollups", sql: AnalyticsRollups.migration(integer: "bigint")),
+        // As SQLite's 0010: tallies per day and quarter hour kept by triggers, and the indexes the
+        // latencies' percentiles and the stalled count walk.
+        Migration("0009_analytics_quarters", sql: AnalyticsQuarters.postgresMigration),
     ]
 
     /// An arbitrary constant: every sidecar takes this advisory lock to migrate, so two starting at

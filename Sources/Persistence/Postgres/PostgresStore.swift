@@ -553,15 +553,16 @@ package final class PostgresStore: Store, Service {
 
     package func analytics(_ query: AnalyticsQuery) async throws(StoreError) -> AnalyticsFigures {
         let statements = AnalyticsSQL.statements(for: query, dialect: .postgres)
+        // The deltas the triggers appended since the last report, folded first so that the report
+        // reads few of them; it reads both tables, so a delta committed meanwhile still counts.
+        try await compactAnalytics()
         return try await transaction(atMost: Self.exportDeadline) { connection, logger in
             // One snapshot for every statement, as SQLite's read has.
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            var results: [(AnalyticsSQL.Statement, [[AnalyticsSQL.Cell]])] = []
-            for statement in statements {
+            return try await AnalyticsSQL.figures(running: statements) { statement in
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: statement.sql), logger: logger).collect()
-                results.append((statement, try rows.map { try Self.cells($0, kinds: statement.kinds) }))
+                return try rows.map { try Self.cells($0, kinds: statement.kinds) }
             }
-            return AnalyticsSQL.figures(results)
         }
     }
 
@@ -577,6 +578,17 @@ package final class PostgresStore: Store, Service {
                     guard write(AnalyticsSQL.record(try Self.cells(row, kinds: kinds))) else { break }
                 }
                 return count
+            }
+        }
+    }
+
+    /// Folds the analytics deltas into their groups (`AnalyticsQuarters`): before each report, and
+    /// with each retention pass so that they do not pile up between reports.
+    private func compactAnalytics() async throws(StoreError) {
+        try await transaction(atMost: Self.exportDeadline) { connection, logger in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(AnalyticsQuarters.compactionLock))", logger: logger)
+            for statement in AnalyticsQuarters.compaction(sqlite: false) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
         }
     }
@@ -791,7 +803,7 @@ package final class PostgresStore: Store, Service {
 
     package func purge(before: Date, auditBefore: Date, limit: Int, dryRun: Bool) async throws(StoreError) -> PurgeCounts {
         let (cutoff, auditCutoff) = (before.millisecondsSince1970, auditBefore.millisecondsSince1970)
-        return try await transaction { connection, logger -> PurgeCounts in
+        let counts = try await transaction { connection, logger -> PurgeCounts in
             func count(_ query: PostgresQuery) async throws -> Int {
                 for try await value in try await connection.query(query, logger: logger).decode(Int64.self) { return Int(value) }
                 return 0
@@ -843,6 +855,8 @@ package final class PostgresStore: Store, Service {
             }
             return counts
         }
+        if !dryRun { try await compactAnalytics() }
+        return counts
     }
 
     package func communications(matching query: CommunicationQuery) async throws(StoreError) -> CommunicationPage {
@@ -1100,7 +1114,7 @@ package final class PostgresStore: Store, Service {
         let millis = at.millisecondsSince1970
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
         try await connection.query("""
-            UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis)\(unescaped: AnalyticsRollups.milestones(reaching: status, at: millis)),
+            UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis)\(unescaped: AnalyticsRollups.milestones(reaching: status, at: "\(millis)")),
               next_attempt_at = CASE WHEN \(move.endsWork) THEN NULL ELSE next_attempt_at END,
               lease_owner = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_owner END,
               lease_expires_at = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_expires_at END

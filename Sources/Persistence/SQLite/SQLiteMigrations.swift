@@ -29,6 +29,9 @@ enum SQLiteMigrations {
         Migration("0008_rotation_target", sql: ["ALTER TABLE encryption ADD COLUMN rotating_to BLOB"]),
         // The columns analytics sums instead of reading the history (see `AnalyticsRollups`).
         Migration("0009_analytics_rollups", sql: AnalyticsRollups.migration(integer: "INTEGER")),
+        // Tallies per day and quarter hour kept by triggers (see `AnalyticsQuarters`), and the
+        // indexes the latencies' percentiles and the stalled count walk.
+        Migration("0010_analytics_quarters", sql: AnalyticsQuarters.sqliteMigration),
     ]
 
     /// The one migration that runs Swift code besides its SQL.
