@@ -15,6 +15,9 @@ public struct AnalyticsQuery: Sendable, Equatable {
     /// Whether whole quarter hours may be read from the tallies kept per quarter hour; off only to
     /// check them against the communications they sum.
     package var usesQuarters = true
+    /// Whether the deltas appended since the last report are folded into the tallies first; off
+    /// only to check that deltas not folded yet count as well.
+    package var foldsDeltas = true
     /// From how many communications a latency's percentiles are read by walking its index rather
     /// than by sorting; lowered only to check one way against the other.
     package var latencyIndexFrom = 20_000

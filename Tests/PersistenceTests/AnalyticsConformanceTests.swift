@@ -122,31 +122,40 @@ struct AnalyticsConformanceTests {
             _ = try await play(Script(channel: .email, messageType: .welcome, attempts: [(.email, "smtp", .sent, nil)], receipts: [(.clicked, 400)]), at: later + 1_000, in: store)
             _ = try await play(Script(channel: .sms, attempts: []), at: later + 2_000, in: store)
 
-            func agree(_ query: AnalyticsQuery, _ label: String) async throws {
+            // And the next UTC day, so that a window holds a whole day.
+            _ = try await play(Script(channel: .whatsapp, attempts: [(.whatsapp, "whatsapp", .sent, nil)], receipts: [(.delivered, 5)]), at: 86_400, in: store)
+
+            func agree(_ query: AnalyticsQuery, _ label: String, folding: Bool = true) async throws {
                 var (fast, raw) = (query, query)
                 fast.latencyIndexFrom = 1
+                fast.foldsDeltas = folding
                 raw.usesQuarters = false
                 raw.latencyIndexFrom = .max
+                raw.foldsDeltas = false
                 let (tallied, counted) = (try await store.analytics(fast), try await store.analytics(raw))
                 #expect(tallied == counted, "\(label)")
                 #expect(tallied.total.communications > 0 || label.hasPrefix("empty"), "\(label)")
             }
             let (start, now) = (Self.start, Self.start.addingTimeInterval(5 * 3_600))
+            // Self.start is 06:30 UTC: from 23:30 the day before to 08:30 the day after holds a whole UTC day.
             let windows: [(TimeInterval, TimeInterval, String)] = [
                 (0, 4 * 3_600, "whole quarters"), (7 * 60, 3 * 3_600 + 1_500, "ragged edges"), (-3_600, 5 * 3_600 + 1, "wider"),
-                (5, 800, "within one quarter"), (3_600, 3 * 3_600 - 60, "empty quarters only"),
+                (5, 800, "within one quarter"), (3_600, 3 * 3_600 - 60, "empty quarters only"), (-7 * 3_600, 26 * 3_600, "a whole UTC day"),
             ]
-            for (from, to, label) in windows {
-                let query = AnalyticsQuery(start: start.addingTimeInterval(from), end: start.addingTimeInterval(to), now: now)
-                try await agree(query, label.hasPrefix("empty") ? "empty: \(label)" : label)
-                for channel in Channel.allCases {
-                    var narrowed = query
-                    narrowed.channel = channel
-                    try await agree(narrowed, "empty or not: \(label), \(channel)")
+            // First with every change still a delta, then folded into the tallies.
+            for folding in [false, true] {
+                for (from, to, label) in windows {
+                    let query = AnalyticsQuery(start: start.addingTimeInterval(from), end: start.addingTimeInterval(to), now: now)
+                    try await agree(query, label.hasPrefix("empty") ? "empty: \(label)" : label, folding: folding)
+                    for channel in Channel.allCases {
+                        var narrowed = query
+                        narrowed.channel = channel
+                        try await agree(narrowed, "empty or not: \(label), \(channel)", folding: folding)
+                    }
+                    var typed = query
+                    typed.messageType = .reminder
+                    try await agree(typed, "\(label), reminders", folding: folding)
                 }
-                var typed = query
-                typed.messageType = .reminder
-                try await agree(typed, "\(label), reminders")
             }
             // A purge takes communications away from their quarters too.
             let counts = try await store.purge(before: start.addingTimeInterval(1_000), auditBefore: start, limit: 100, dryRun: false)

@@ -9,8 +9,8 @@ import Foundation
 /// per-communication rollups (`sent_at`, `delivered_at`, `provider`, ... kept up to date as statuses
 /// move) otherwise and at the period's ragged edges, and over indexes for latencies and what is in
 /// flight. Nothing is decrypted and no communication is loaded. The same text on both backends is
-/// what makes them agree; the differences (reading a field of an event's JSON, PostgreSQL's deltas)
-/// are `Dialect`'s. Filter values are inlined as literals, which is safe because each is a UUID, a
+/// what makes them agree; the differences (reading a field of an event's JSON, how to keep the
+/// planner off the time index) are `Dialect`'s. Filter values are inlined as literals, which is safe because each is a UUID, a
 /// number or one of our own enum names.
 enum AnalyticsSQL {
     enum Dialect { case sqlite, postgres }
@@ -93,7 +93,7 @@ enum AnalyticsSQL {
         let (first, last) = ((start + step - 1) / step, end / step)
         var parts: [String] = []
         var ranges = [(start, end)]
-        if query.usesQuarters, query.planID == nil, query.clientID == nil, start >= 0, first < last {
+        if query.usesQuarters, query.planID == nil, query.clientID == nil, first > 0, first < last {
             parts += AnalyticsQuarters.rows(quarters: first, last, byDay: byDay, channel: query.channel, messageType: query.messageType)
             ranges = [(start, first * step), (last * step, end)].filter { $0.0 < $0.1 }
         }
@@ -124,9 +124,10 @@ enum AnalyticsSQL {
             if let provider { figures.byProvider[provider, default: AnalyticsTally()] = figures.byProvider[provider, default: AnalyticsTally()] + tally }
             if let status { figures.byStatus[status, default: 0] += tally.communications }
             figures.retries += row[13].int
-            // Stalled awaiting a receipt: all that await one, less the recent (`recentlySent`).
+            // Stalled awaiting a receipt: all that await one since a known time, less the recent
+            // (`recentlySent`). `sent` counts those with a sent_at.
             if status == "sent", let channel, channel == "sms" || channel == "whatsapp" {
-                figures.stalled[channel, default: 0] += tally.communications
+                figures.stalled[channel, default: 0] += tally.sent
             }
             // channel_used is set when a communication is sent: the group's `sent` are the ones
             // that went out on `channel` after first trying `first`.

@@ -555,7 +555,7 @@ package final class PostgresStore: Store, Service {
         let statements = AnalyticsSQL.statements(for: query, dialect: .postgres)
         // The deltas the triggers appended since the last report, folded first so that the report
         // reads few of them; it reads both tables, so a delta committed meanwhile still counts.
-        try await compactAnalytics()
+        if query.foldsDeltas { await compactAnalytics() }
         return try await transaction(atMost: Self.exportDeadline) { connection, logger in
             // One snapshot for every statement, as SQLite's read has.
             try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
@@ -583,13 +583,21 @@ package final class PostgresStore: Store, Service {
     }
 
     /// Folds the analytics deltas into their groups (`AnalyticsQuarters`): before each report, and
-    /// with each retention pass so that they do not pile up between reports.
-    private func compactAnalytics() async throws(StoreError) {
-        try await transaction(atMost: Self.exportDeadline) { connection, logger in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AnalyticsQuarters.compactionLock))", logger: logger)
-            for statement in AnalyticsQuarters.compaction(sqlite: false) {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+    /// with each retention pass so that they do not pile up between reports. Best effort: a report
+    /// reads the deltas left too, and a purge that committed must not be reported failed.
+    private func compactAnalytics() async {
+        do {
+            try await transaction(atMost: Self.exportDeadline) { connection, logger in
+                // READ COMMITTED whatever the server's default: the fold's statement must see the
+                // deltas committed while it waited for the lock, or it could fail to serialize.
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: logger)
+                try await connection.query("SELECT pg_advisory_xact_lock(\(AnalyticsQuarters.compactionLock))", logger: logger)
+                for statement in AnalyticsQuarters.compaction(sqlite: false) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
             }
+        } catch {
+            logger.warning("folding the analytics deltas failed; they are read as they are", metadata: ["error": "\(error)"])
         }
     }
 
@@ -855,7 +863,7 @@ package final class PostgresStore: Store, Service {
             }
             return counts
         }
-        if !dryRun { try await compactAnalytics() }
+        if !dryRun { await compactAnalytics() }
         return counts
     }
 

@@ -15,11 +15,13 @@ package final class SQLiteStore: Store {
     private let auditEverything: Bool
     private let encoder = WireJSON.makeEncoder()
     private let decoder = WireJSON.makeDecoder()
+    private let logger: Logger
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     package init(path: String, cipher: FieldCipher, auditEverything: Bool = true, logger: Logger) throws(StoreError) {
         self.cipher = cipher
         self.auditEverything = auditEverything
+        self.logger = logger
         var configuration = Configuration()
         // Another sidecar or a backup may hold the write lock for a moment; wait rather than fail.
         configuration.busyMode = .timeout(5)
@@ -429,7 +431,7 @@ package final class SQLiteStore: Store {
         let statements = AnalyticsSQL.statements(for: query, dialect: .sqlite)
         // The deltas the triggers appended since the last report, folded first so that the report
         // reads few of them; it reads both, so a delta committed meanwhile still counts.
-        try await compactAnalytics()
+        if query.foldsDeltas { await compactAnalytics() }
         return try await read { db in
             try AnalyticsSQL.figures(running: statements) { statement in
                 try Row.fetchAll(db, sql: statement.sql).map { row in
@@ -442,10 +444,15 @@ package final class SQLiteStore: Store {
     }
 
     /// Folds the analytics deltas into their groups (`AnalyticsQuarters`): before each report, and
-    /// with each retention pass so that they do not pile up between reports.
-    private func compactAnalytics() async throws(StoreError) {
-        try await write { db in
-            for statement in AnalyticsQuarters.compaction(sqlite: true) { try db.execute(sql: statement) }
+    /// with each retention pass so that they do not pile up between reports. Best effort: a report
+    /// reads the deltas left too, and a purge that committed must not be reported failed.
+    private func compactAnalytics() async {
+        do {
+            try await write { db in
+                for statement in AnalyticsQuarters.compaction(sqlite: true) { try db.execute(sql: statement) }
+            }
+        } catch {
+            logger.warning("folding the analytics deltas failed; they are read as they are", metadata: ["error": "\(error)"])
         }
     }
 
@@ -646,7 +653,7 @@ package final class SQLiteStore: Store {
         }
         if dryRun { return try await read(body) }
         let counts = try await write(body)
-        try await compactAnalytics()
+        await compactAnalytics()
         return counts
     }
 
