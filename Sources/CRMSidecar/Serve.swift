@@ -45,7 +45,8 @@ struct Serve: AsyncParsableCommand {
         // One cache for the engine, the send loop and the side port: an opt-out saved by any of them
         // counts for the next send. PostgreSQL tells every sidecar of every save, so entries may be
         // kept longer there; nothing tells another process of a save to an SQLite file.
-        let consent = ConsentCache(store: store, freshness: opened.service == nil ? 1 : 30)
+        let policy = configuration.policy
+        let consent = ConsentCache(store: store, freshness: opened.service == nil ? 1 : 30, defaults: { policy.defaultPreferences(for: $0) })
         let rules = DeliveryMachine.Rules(policy: configuration.policy)
         let delivery = Delivery(
             store: store, providers: providers, renderer: renderer, events: events, leasing: leasing, health: health,

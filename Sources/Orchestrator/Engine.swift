@@ -179,7 +179,7 @@ package struct Engine: Sendable {
     /// The client's stored preferences, or the defaults when none are stored, as the store has them now.
     package func preferences(for clientID: UUID) async throws(EngineError) -> ClientPreferences {
         let stored = try await storing { () throws(StoreError) in try await store.preferences(for: clientID) }
-        return stored ?? ClientPreferences(clientID: clientID)
+        return stored ?? consent.defaults(clientID)
     }
 
     /// Saves the change; from then on every send to the client (scheduled ones, retries and

@@ -16,6 +16,9 @@ package struct Policy: Sendable, Equatable {
     package var businessHoursEnd: LocalTime
     /// In the client's time zone: low urgency is sent at this time of day.
     package var lowUrgencyTime: LocalTime
+    /// The quiet hours of a client who has not set their own (the seed's 22:00 to 08:00).
+    package var defaultQuietHoursStart: LocalTime
+    package var defaultQuietHoursEnd: LocalTime
     package var retry: RetryPolicy
     /// Sends allowed per provider name; providers not named are not limited.
     package var rateLimits: [String: RateLimiter.Limit]
@@ -40,6 +43,8 @@ package struct Policy: Sendable, Equatable {
         businessHoursStart: LocalTime = LocalTime(hour: 9, minute: 0),
         businessHoursEnd: LocalTime = LocalTime(hour: 18, minute: 0),
         lowUrgencyTime: LocalTime = LocalTime(hour: 9, minute: 0),
+        defaultQuietHoursStart: LocalTime = LocalTime(hour: 22, minute: 0),
+        defaultQuietHoursEnd: LocalTime = LocalTime(hour: 8, minute: 0),
         retry: RetryPolicy = RetryPolicy(),
         rateLimits: [String: RateLimiter.Limit] = RateLimiter.seedLimits,
         silenceFallback: [SilenceFallback] = [],
@@ -55,6 +60,8 @@ package struct Policy: Sendable, Equatable {
         self.businessHoursStart = businessHoursStart
         self.businessHoursEnd = businessHoursEnd
         self.lowUrgencyTime = lowUrgencyTime
+        self.defaultQuietHoursStart = defaultQuietHoursStart
+        self.defaultQuietHoursEnd = defaultQuietHoursEnd
         self.retry = retry
         self.rateLimits = rateLimits
         self.silenceFallback = silenceFallback
@@ -62,6 +69,11 @@ package struct Policy: Sendable, Equatable {
         self.digestWindow = digestWindow
         self.whatsappTemplates = whatsappTemplates
         self.analyticsTargets = analyticsTargets
+    }
+
+    /// The preferences of a client who has stored none.
+    package func defaultPreferences(for clientID: UUID) -> ClientPreferences {
+        ClientPreferences(clientID: clientID, quietHoursStart: defaultQuietHoursStart, quietHoursEnd: defaultQuietHoursEnd)
     }
 
     package static let seed = Policy(

@@ -12,6 +12,7 @@ package import Foundation
 ///   "message_type_first_channel": {"reminder": "sms"},
 ///   "priority": {"base": {"normal": 5}, "boost": {"error_notification": 2}},
 ///   "business_hours": {"start": "09:00", "end": "18:00"},
+///   "default_quiet_hours": {"start": "22:00", "end": "08:00"},
 ///   "low_urgency_time": "09:00",
 ///   "retry": {"attempts_per_channel": 3, "delays_seconds": [60, 300, 900], "max_delay_seconds": 900,
 ///             "rate_limit_multiplier": 2, "jitter": 0.1},
@@ -104,6 +105,7 @@ package struct PolicyFile: Decodable {
     var priority: Priority?
     var businessHours: Hours?
     var lowUrgencyTime: LocalTime?
+    var defaultQuietHours: Hours?
     var retry: Retry?
     var rateLimits: [String: RateLimit]?
     var fallbackOnSilence: [Silence]?
@@ -168,6 +170,7 @@ package struct PolicyFile: Decodable {
         case priority
         case businessHours = "business_hours"
         case lowUrgencyTime = "low_urgency_time"
+        case defaultQuietHours = "default_quiet_hours"
         case retry
         case rateLimits = "rate_limits"
         case fallbackOnSilence = "fallback_on_silence"
@@ -185,6 +188,7 @@ package struct PolicyFile: Decodable {
         priority = try container.decodeIfPresent(Priority.self, forKey: .priority)
         businessHours = try container.decodeIfPresent(Hours.self, forKey: .businessHours)
         lowUrgencyTime = try container.decodeIfPresent(LocalTime.self, forKey: .lowUrgencyTime)
+        defaultQuietHours = try container.decodeIfPresent(Hours.self, forKey: .defaultQuietHours)
         retry = try container.decodeIfPresent(Retry.self, forKey: .retry)
         rateLimits = try container.decodeIfPresent([String: RateLimit].self, forKey: .rateLimits)
         fallbackOnSilence = try container.decodeIfPresent([Silence].self, forKey: .fallbackOnSilence)
@@ -242,6 +246,11 @@ package struct PolicyFile: Decodable {
             policy.businessHoursEnd = businessHours.end
         }
         if let lowUrgencyTime { policy.lowUrgencyTime = lowUrgencyTime }
+        // Quiet hours may span midnight, and equal start and end means none.
+        if let defaultQuietHours {
+            policy.defaultQuietHoursStart = defaultQuietHours.start
+            policy.defaultQuietHoursEnd = defaultQuietHours.end
+        }
         if let retry {
             if let attempts = retry.attemptsPerChannel {
                 guard (1...20).contains(attempts) else { throw FieldError(field: "retry.attempts_per_channel", reason: "must be 1 to 20") }

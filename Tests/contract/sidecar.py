@@ -13,6 +13,27 @@ import contract
 BINARY = os.environ.get("CRM_SIDECAR_BIN", str(contract.ROOT / ".build" / "debug" / "crm-sidecar"))
 TIMEOUT = 20
 
+# The seed's default quiet hours (22:00 to 08:00 in the client's time zone, UTC until set) would defer
+# every non-critical send of a test run at night. Tests get none, unless their policy names some.
+NO_DEFAULT_QUIET_HOURS = {"default_quiet_hours": {"start": "00:00", "end": "00:00"}}
+
+
+def without_default_quiet_hours(workdir, environment, number):
+    """The environment with POLICY_FILE pointing at the test's policy (if any) plus no default quiet
+    hours, unless that policy sets its own."""
+    policy = {}
+    if environment.get("POLICY_FILE"):
+        try:
+            with open(workdir / environment["POLICY_FILE"]) as file:  # relative to the sidecar's folder
+                policy = json.load(file)
+        except (OSError, ValueError):
+            return environment  # a test of a bad policy file: left as it is
+    if not isinstance(policy, dict) or "default_quiet_hours" in policy:
+        return environment
+    path = workdir / f"policy-{number}.json"
+    path.write_text(json.dumps({**policy, **NO_DEFAULT_QUIET_HOURS}))
+    return {**environment, "POLICY_FILE": str(path)}
+
 
 class Sidecar:
     _started = itertools.count(1)
@@ -27,7 +48,9 @@ class Sidecar:
         environment.update(env or {})
         self.killed = False
         # One log per process, so sidecars sharing a folder (and a store) keep theirs apart.
-        self.stderr_path = self.workdir / f"stderr-{next(self._started)}.jsonl"
+        number = next(self._started)
+        self.stderr_path = self.workdir / f"stderr-{number}.jsonl"
+        environment = without_default_quiet_hours(self.workdir, environment, number)
         self._stderr = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(
             [BINARY], cwd=self.workdir, env=environment, stdin=stdin, stdout=subprocess.PIPE, stderr=self._stderr

@@ -1,4 +1,5 @@
 """Every implemented method, driven through the built binary."""
+import datetime
 import email
 import email.policy
 import json
@@ -150,7 +151,9 @@ def test_communications_list_rejects_a_bad_limit_and_cursor(sidecar):
 def test_preferences_default_then_update_merges_and_persists(start, workdir, ids):
     process = start()
     defaults = process.result("preferences.get", {"client_id": ids["client_id"]})
-    assert defaults["timezone"] == "UTC" and defaults["quiet_hours_start"] == "22:00" and "updated_at" not in defaults
+    # The harness's policy has no default quiet hours (see sidecar.py).
+    assert defaults["timezone"] == "UTC" and defaults["quiet_hours_start"] == defaults["quiet_hours_end"] == "00:00"
+    assert "updated_at" not in defaults
     process.result("preferences.update", {"client_id": ids["client_id"], "timezone": "Asia/Kolkata", "preferred_channels": ["whatsapp"]})
     updated = process.result("preferences.update", {"client_id": ids["client_id"], "quiet_hours_start": "21:30"})
     assert updated["timezone"] == "Asia/Kolkata" and updated["preferred_channels"] == ["whatsapp"]
@@ -160,6 +163,26 @@ def test_preferences_default_then_update_merges_and_persists(start, workdir, ids
     assert again.result("preferences.get", {"client_id": ids["client_id"]}) == updated
     assert again.stop() == 0
 
+
+
+def test_the_policy_sets_the_quiet_hours_of_clients_who_have_not_set_theirs(start, workdir, ids):
+    """default_quiet_hours: here an hour either side of now (UTC, the default time zone), so a high
+    urgency send is deferred to its end and a critical one is not."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start_at, end_at = (now - datetime.timedelta(hours=1)).strftime("%H:%M"), (now + datetime.timedelta(hours=1)).strftime("%H:%M")
+    (workdir / "quiet.json").write_text(json.dumps({"default_quiet_hours": {"start": start_at, "end": end_at}}))
+    process = start(env={"POLICY_FILE": str(workdir / "quiet.json")})
+    defaults = process.result("preferences.get", {"client_id": ids["client_id"]})
+    assert (defaults["quiet_hours_start"], defaults["quiet_hours_end"]) == (start_at, end_at)
+    def reasons(urgency):
+        return " | ".join(process.result("communicate", communicate_params(ids, urgency=urgency, dry_run=True))["decision"]["reasons"])
+
+    assert f"quiet hours {start_at}-{end_at} UTC: deferred" in reasons("high")
+    assert f"critical: sent during quiet hours {start_at}-{end_at}" in reasons("critical")
+    # A client's own quiet hours replace the default.
+    process.result("preferences.update", {"client_id": ids["client_id"], "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+    assert "quiet hours" not in reasons("high")
+    assert process.stop() == 0
 
 def test_preferences_update_refuses_what_it_cannot_honour(sidecar, ids):
     client = {"client_id": ids["client_id"]}

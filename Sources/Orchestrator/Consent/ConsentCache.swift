@@ -30,10 +30,16 @@ package final class ConsentCache: Sendable {
     private let state = Mutex(State())
     /// Entries beyond this are dropped oldest first; a dropped entry costs one read.
     private let capacity: Int
+    /// The preferences of a client who has stored none (`Policy.defaultPreferences`).
+    package let defaults: @Sendable (UUID) -> ClientPreferences
 
     /// `freshness`: seconds an entry is used after it was read; short where no notices come.
-    package init(store: any Store, freshness: TimeInterval = 1, capacity: Int = 10_000) {
+    package init(
+        store: any Store, freshness: TimeInterval = 1, capacity: Int = 10_000,
+        defaults: @escaping @Sendable (UUID) -> ClientPreferences = { ClientPreferences(clientID: $0) }
+    ) {
         self.store = store
+        self.defaults = defaults
         self.freshness = freshness
         self.capacity = capacity
     }
@@ -46,7 +52,7 @@ package final class ConsentCache: Sendable {
             return (entry.preferences, state.generation)
         }
         if let cached { return cached }
-        let stored = try await store.preferences(for: clientID) ?? ClientPreferences(clientID: clientID)
+        let stored = try await store.preferences(for: clientID) ?? defaults(clientID)
         remember(stored, readAt: now, unlessForgottenSince: generation)
         return stored
     }

@@ -149,7 +149,7 @@ package struct EventIntake: Sendable {
     private func setConsent(
         of clientID: UUID, on channel: Channel, optedOut: Bool, source: String, about communicationID: UUID?
     ) async throws(StoreError) {
-        var preferences = try await store.preferences(for: clientID) ?? ClientPreferences(clientID: clientID)
+        var preferences = try await store.preferences(for: clientID) ?? consent.defaults(clientID)
         guard preferences.isOptedOut(of: channel) != optedOut else { return }
         preferences.setOptedOut(optedOut, of: channel)
         let savedAt = now()

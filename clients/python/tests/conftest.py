@@ -7,9 +7,11 @@ started one after another in a test share their data, as a restarted sidecar wou
 from __future__ import annotations
 
 import gc
+import json
 import os
 import pathlib
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -25,6 +27,12 @@ sys.path.insert(0, str(ROOT / "clients" / "python" / "examples"))
 for name in list(os.environ):
     if name.startswith(("SMTP_", "TWILIO_", "WHATSAPP_", "DATABASE_", "DB_")):
         del os.environ[name]
+
+# The seed's default quiet hours (22:00 to 08:00 UTC for a client who has set none) would defer every
+# non-critical send of a run at night: the tests' sidecars have none.
+_POLICY = pathlib.Path(tempfile.mkdtemp(prefix="crm-client-tests-")) / "policy.json"
+_POLICY.write_text(json.dumps({"default_quiet_hours": {"start": "00:00", "end": "00:00"}}))
+os.environ.setdefault("POLICY_FILE", str(_POLICY))
 
 
 def pytest_configure(config: pytest.Config) -> None:
