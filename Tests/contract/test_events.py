@@ -145,6 +145,17 @@ def schedule_many(sidecar, ids, count, prefix, window=48):
     send_at = days_ahead()
     requests = [{"method": "communicate", "params": communicate_params(ids, send_at=send_at, wait=False)} for _ in range(count)]
     responses = pipeline(sidecar, requests, window, prefix)
+    # -32001 (storage did not answer in time, nothing stored) is retried as a client would: on 2 cores
+    # a few of 10,000 writes to one client's rows on PostgreSQL can take longer than its 5 s. A
+    # refused one that was stored after all would show in the listing as a communication nobody
+    # was given, and fail the test.
+    for round in range(5):
+        refused = [i for i, r in enumerate(responses) if r.get("error", {}).get("code") == -32001]
+        if not refused:
+            break
+        print(f"{prefix}: {len(refused)} of {count} answered -32001; sent again")
+        for i, response in zip(refused, pipeline(sidecar, [requests[i] for i in refused], window, f"{prefix}-again{round}-")):
+            responses[i] = response
     failed = [r for r in responses if "result" not in r]
     assert not failed, f"{len(failed)} of {count} failed, first {failed[:3]}"
     assert {r["result"]["status"] for r in responses} == {"scheduled"}
