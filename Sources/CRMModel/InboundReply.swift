@@ -12,14 +12,15 @@ public struct InboundReply: Sendable, Equatable, Codable {
     public var text: String
     /// `confirmation`, `rejection`, `help`, `selection` or `unknown`.
     public var intent: String
-    public var selection: Int?
+    /// What was chosen, with intent `selection`.
+    public var selection: Selection?
     public var at: Date
     /// Its place in the store's event log, once written there.
     public var seq: Int64? = nil
 
     public init(
         clientID: UUID?, communicationID: UUID?, channel: Channel, from: String, text: String, intent: String,
-        selection: Int?, at: Date
+        selection: Selection?, at: Date
     ) {
         self.clientID = clientID
         self.communicationID = communicationID

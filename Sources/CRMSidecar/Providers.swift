@@ -21,7 +21,7 @@ enum Providers {
             case .sms:
                 if let twilio = configuration.twilio {
                     logger.info("SMS go through Twilio", metadata: ["twilio.api": "\(twilio.apiBaseURL)"])
-                    return TwilioProvider(settings: twilio)
+                    return TwilioProvider(settings: twilio, links: links, attachments: configuration.policy.smsAttachments)
                 }
             case .whatsapp:
                 if let whatsapp = configuration.whatsapp {

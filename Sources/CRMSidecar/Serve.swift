@@ -70,7 +70,7 @@ struct Serve: AsyncParsableCommand {
             settings: configuration.webhooks, links: links, intake: intake, registry: registry,
             health: { await engine.health().status }, queueSize: { try? await store.queueSize() },
             databaseConnections: { try? await store.connectionCount() }, dashboard: { days in try? await analytics.dashboard(days: days) },
-            status: sidePortStatus, logger: logger
+            attachments: { id in try await store.attachments(of: id) }, status: sidePortStatus, logger: logger
         )
         let server = RPCServer(
             methods: .standard,

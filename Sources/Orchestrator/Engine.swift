@@ -167,6 +167,29 @@ package struct Engine: Sendable {
         renderer.render(messageType, for: channel, context: context, language: language)
     }
 
+    /// What the provider of `channel` would receive for the rendered message, as JSON: the Cloud
+    /// API's body for WhatsApp (inside the 24-hour window or outside it), Twilio's form fields for
+    /// SMS; nil for email, which goes as a MIME message, not JSON. The recipient reads `<recipient>`.
+    package func providerPayload(
+        _ messageType: MessageType, for channel: Channel, context: [String: JSONValue], language: String, replyWindowOpen: Bool
+    ) throws(ProviderError) -> JSONValue? {
+        let message = OutboundMessage(
+            communicationID: UUID(), attempt: 1, messageType: messageType, channel: channel, to: "<recipient>",
+            content: preview(messageType, for: channel, context: context, language: language), language: language,
+            replyWindowOpen: replyWindowOpen, context: context
+        )
+        switch channel {
+        case .whatsapp:
+            let payload = try WhatsAppPayload(message, templates: strategy.policy.whatsappTemplates, mediaIDs: [])
+            guard let body = try payload.encoded().dropFirst(payload.primary).first else { return nil }
+            return try? JSONDecoder().decode(JSONValue.self, from: body)
+        case .sms:
+            return .object(["To": .string(message.to), "Body": .string(message.content.text)])
+        case .email:
+            return nil
+        }
+    }
+
     package func communications(matching query: CommunicationQuery) async throws(EngineError) -> CommunicationPage {
         try await storing { () throws(StoreError) in try await store.communications(matching: query) }
     }

@@ -34,6 +34,8 @@ package struct Policy: Sendable, Equatable {
     package var whatsappTemplates: [MessageType: WhatsAppTemplate]
     /// The rates `analytics.get` sets beside the actual ones.
     package var analyticsTargets: [AnalyticsTarget]
+    /// How an SMS carries attachments: links, or MMS.
+    package var smsAttachments = SMSAttachments()
 
     package init(
         channelOrder: [Urgency: [Channel]],

@@ -23,7 +23,8 @@ package import Foundation
 ///   "whatsapp_templates": {"reminder": {"name": "event_reminder", "language": "en_US",
 ///                                       "parameters": ["client_name", "deadline"]}},
 ///   "analytics_targets": [{"metric": "delivery_rate", "minimum": 0.95},
-///                         {"metric": "open_rate", "channel": "email", "minimum": 0.6}]
+///                         {"metric": "open_rate", "channel": "email", "minimum": 0.6}],
+///   "sms_attachments": {"mms": false, "link_expires_after_seconds": 604800}
 /// }
 /// ```
 package struct PolicyFile: Decodable {
@@ -113,6 +114,24 @@ package struct PolicyFile: Decodable {
     var lowUrgencyDigest: Digest?
     var whatsappTemplates: [String: Template]?
     var analyticsTargets: [Target]?
+    var smsAttachments: Attachments?
+
+    struct Attachments: Decodable {
+        var mms: Bool?
+        var linkExpiresAfterSeconds: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case mms
+            case linkExpiresAfterSeconds = "link_expires_after_seconds"
+        }
+
+        init(from decoder: any Decoder) throws {
+            try PolicyFile.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            mms = try container.decodeIfPresent(Bool.self, forKey: .mms)
+            linkExpiresAfterSeconds = try container.decodeIfPresent(Double.self, forKey: .linkExpiresAfterSeconds)
+        }
+    }
 
     struct Target: Decodable {
         var metric: String
@@ -178,6 +197,7 @@ package struct PolicyFile: Decodable {
         case lowUrgencyDigest = "low_urgency_digest"
         case whatsappTemplates = "whatsapp_templates"
         case analyticsTargets = "analytics_targets"
+        case smsAttachments = "sms_attachments"
     }
 
     package init(from decoder: any Decoder) throws {
@@ -196,6 +216,7 @@ package struct PolicyFile: Decodable {
         lowUrgencyDigest = try container.decodeIfPresent(Digest.self, forKey: .lowUrgencyDigest)
         whatsappTemplates = try container.decodeIfPresent([String: Template].self, forKey: .whatsappTemplates)
         analyticsTargets = try container.decodeIfPresent([Target].self, forKey: .analyticsTargets)
+        smsAttachments = try container.decodeIfPresent(Attachments.self, forKey: .smsAttachments)
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
@@ -296,6 +317,15 @@ package struct PolicyFile: Decodable {
                 throw FieldError(field: "low_urgency_digest.window_seconds", reason: "must be 0 to 604800, or null for no digests")
             }
             policy.digestWindow = digest.windowSeconds
+        }
+        if let attachments = smsAttachments {
+            if let mms = attachments.mms { policy.smsAttachments.mms = mms }
+            if let seconds = attachments.linkExpiresAfterSeconds {
+                guard (1...31_536_000).contains(seconds) else {
+                    throw FieldError(field: "sms_attachments.link_expires_after_seconds", reason: "must be 1 to 31536000 (a year)")
+                }
+                policy.smsAttachments.linkLifetime = seconds
+            }
         }
         for (name, template) in whatsappTemplates ?? [:] {
             let type = try messageType(name, "whatsapp_templates")

@@ -1,5 +1,6 @@
 package import Channels
-import Foundation
+package import CRMModel
+package import Foundation
 import Hummingbird
 package import Logging
 package import Orchestrator
@@ -23,7 +24,7 @@ package struct WebhookServer: Service {
         settings: WebhookSettings, links: EmailLinks, intake: EventIntake, registry: PrometheusCollectorRegistry,
         health: @escaping @Sendable () async -> HealthReport.Status, queueSize: @escaping @Sendable () async -> Int?,
         databaseConnections: @escaping @Sendable () async -> Int?, dashboard: @escaping @Sendable (_ days: Int) async -> String?,
-        status: SidePortStatus, logger: Logger
+        attachments: @escaping @Sendable (UUID) async throws -> [Attachment] = { _ in [] }, status: SidePortStatus, logger: Logger
     ) {
         self.settings = settings
         self.status = status
@@ -38,6 +39,7 @@ package struct WebhookServer: Service {
             maxBodyBytes: settings.maxBodyBytes, intake: intake, logger: logger
         )
         let email = EmailTrackingRoutes(links: links, intake: intake, logger: logger)
+        let files = AttachmentRoutes(links: links, attachments: attachments, logger: logger)
         let metrics = MetricsEndpoint(registry: registry, queueSize: queueSize, databaseConnections: databaseConnections)
         let dashboardRoutes = DashboardRoutes(
             token: settings.dashboardToken, secureCookie: settings.publicBaseURL.lowercased().hasPrefix("https:"), page: dashboard
@@ -60,6 +62,9 @@ package struct WebhookServer: Service {
         }
         router.post("/email/unsubscribe/:token") { request, context in
             await email.unsubscribe(request, token: context.parameters.get("token") ?? "")
+        }
+        router.get("/attachments/:token/:position/:expires/:name") { request, context in
+            await files.serve(request, parameters: context.parameters)
         }
         router.get("/dashboard") { request, _ in await dashboardRoutes.handle(request) }
         router.get("/metrics") { _, _ in await metrics.handle() }

@@ -54,20 +54,19 @@ struct ProviderTests {
             content: RenderedMessage(text: "x"), language: "en", replyWindowOpen: false
         )
         #expect {
-            try WhatsAppProvider(settings: settings).payload(for: message)
+            try WhatsAppPayload(message, templates: settings.templates, mediaIDs: [])
         } throws: { error in
             (error as? ProviderError).map { $0.answer == .notSent && $0.providerCode == "no_template" } ?? false
         }
     }
 
     func whatsapp(window: Bool, context: [String: JSONValue] = [:]) throws -> [String: Any] {
-        let provider = WhatsAppProvider(settings: WhatsAppSettings(phoneNumberID: "1", accessToken: "t"))
         let message = OutboundMessage(
             communicationID: UUID(), attempt: 1, messageType: .reminder, channel: .whatsapp, to: "+919876543210",
             content: RenderedMessage(text: "Hi Priya, see https://example.com/p"), language: "hi", replyWindowOpen: window,
             context: context
         )
-        return try #require(try JSONSerialization.jsonObject(with: try provider.payload(for: message)) as? [String: Any])
+        return try #require(try JSONSerialization.jsonObject(with: try WhatsAppPayload(message, templates: WhatsAppTemplate.seed, mediaIDs: []).encoded()[0]) as? [String: Any])
     }
 
     @Test("inside the 24-hour window a text message goes; outside it, the type's template with its parameters")

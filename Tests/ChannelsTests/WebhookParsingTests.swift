@@ -73,7 +73,10 @@ struct WebhookParsingTests {
                 channel: .whatsapp, providerMessageID: "wamid.B", status: .failed, at: Date(timeIntervalSince1970: 1_800_000_200),
                 error: "WhatsApp error 131047: Re-engagement message", providerCode: "131047"
             )),
-            .inbound(InboundMessage(channel: .whatsapp, from: "+919876543210", text: "Option 2", providerMessageID: "wamid.I", at: Date(timeIntervalSince1970: 1_800_000_400))),
+            .inbound(InboundMessage(
+                channel: .whatsapp, from: "+919876543210", text: "Option 2", providerMessageID: "wamid.I", at: Date(timeIntervalSince1970: 1_800_000_400),
+                selection: Selection(id: "b1", title: "Option 2")
+            )),
             .inbound(InboundMessage(channel: .whatsapp, from: "+919876543210", text: "", providerMessageID: "wamid.J", at: Date(timeIntervalSince1970: 1_800_000_500))),
         ])
     }

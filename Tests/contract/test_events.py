@@ -478,7 +478,7 @@ def test_filters_by_kind_communication_and_client_combine(start, twilio, ids):
     expect(lambda e: e["params"].get("communication_id") == elsewhere[0] and e["params"].get("client_id") == other["client_id"],
            communication_id=elsewhere[0], client_id=other["client_id"])
     [reply] = [e["params"] for e in everything if e["method"] == "inbound.message"]
-    assert reply["communication_id"] in (sms, mail) and reply["intent"] == "selection" and reply["selection"] == 3
+    assert reply["communication_id"] in (sms, mail) and reply["intent"] == "selection" and reply["selection"] == {"number": 3}
     # Filters that match nothing: an empty page, and next_after stays where it was.
     assert page(sidecar, communication_id=elsewhere[0], client_id=ids["client_id"]) == {"events": [], "next_after": 0}
     assert page(sidecar, communication_id=str(uuid.uuid4()), after=2) == {"events": [], "next_after": 2}

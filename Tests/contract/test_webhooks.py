@@ -250,8 +250,8 @@ def test_stop_opts_the_client_out_of_sms_and_start_opts_back_in(start, twilio, i
 
 @pytest.mark.parametrize("text, intent, selection", [
     ("Yes, that works for us", "confirmation", None),
-    ("option 2 please", "selection", 2),
-    ("#3", "selection", 3),
+    ("option 2 please", "selection", {"number": 2}),
+    ("#3", "selection", {"number": 3}),
     ("No thanks", "rejection", None),
     ("I know, thanks", "unknown", None),
     ("help", "help", None),

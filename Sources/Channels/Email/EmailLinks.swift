@@ -13,6 +13,7 @@ package final class EmailLinks: Sendable {
         case unsubscribe = "u"
         case open = "o"
         case click = "c"
+        case attachment = "a"
     }
 
     /// Where providers and mail clients reach the side port, without a trailing slash: PUBLIC_BASE_URL,
@@ -54,6 +55,25 @@ package final class EmailLinks: Sendable {
     package func clickURL(for communicationID: UUID, target: String) -> String {
         let query = target.addingPercentEncoding(withAllowedCharacters: Self.queryValue) ?? ""
         return "\(baseURL)/email/click/\(token(.click, for: communicationID, target: target))?u=\(query)"
+    }
+
+    /// A link to a communication's attachment (the one at `position`), for channels that cannot carry
+    /// the file (SMS), valid until `expiresAt`. The token signs the position and the expiry; the file
+    /// name at the end is only for the reader.
+    package func attachmentURL(for communicationID: UUID, position: Int, filename: String, expiresAt: Date) -> String {
+        let expires = Int64(expiresAt.timeIntervalSince1970.rounded(.up))
+        let name = filename.addingPercentEncoding(withAllowedCharacters: Self.queryValue) ?? "file"
+        let token = token(.attachment, for: communicationID, target: "\(position):\(expires)")
+        return "\(baseURL)/attachments/\(token)/\(position)/\(expires)/\(name)"
+    }
+
+    /// The communication and position an attachment link names, when its token is ours and it has
+    /// not expired at `now`.
+    package func verifyAttachment(token: String, position: String, expires: String, at now: Date) -> (id: UUID, position: Int)? {
+        guard let index = Int(position), index >= 0, let seconds = Int64(expires), "\(index)" == position, "\(seconds)" == expires,
+            let id = verify(token, .attachment, target: "\(index):\(seconds)"), Double(seconds) > now.timeIntervalSince1970
+        else { return nil }
+        return (id, index)
     }
 
     private static let queryValue = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))

@@ -9,12 +9,22 @@ package struct InboundMessage: Sendable, Equatable {
     package var text: String
     package var providerMessageID: String
     package var at: Date
+    /// A tapped list row or reply button: what was chosen, as we offered it.
+    package var selection: Selection?
+    /// The provider's id of the message of ours this one answers (WhatsApp's `context.id`), when the
+    /// client replied to a particular message.
+    package var inReplyTo: String?
 
-    package init(channel: Channel, from: String, text: String, providerMessageID: String, at: Date) {
+    package init(
+        channel: Channel, from: String, text: String, providerMessageID: String, at: Date, selection: Selection? = nil,
+        inReplyTo: String? = nil
+    ) {
         self.channel = channel
         self.from = from
         self.text = text
         self.providerMessageID = providerMessageID
         self.at = at
+        self.selection = selection
+        self.inReplyTo = inReplyTo
     }
 }

@@ -12,8 +12,10 @@ package struct OutboundMessage: Sendable, Equatable {
     package var content: RenderedMessage
     /// Email only: the display name in `To:`.
     package var recipientName: String?
-    /// Email only.
+    /// Files: attached to an email, uploaded to WhatsApp, linked from an SMS.
     package var attachments: [Attachment]
+    /// Where each of `attachments` is stored, in the same order.
+    package var attachmentOrigins: [AttachmentOrigin]
     /// The client's language (BCP 47), for providers whose templates are per language (WhatsApp).
     package var language: String
     /// WhatsApp only: the client wrote to us within the last 24 hours, so free-form text may be sent;
@@ -25,7 +27,7 @@ package struct OutboundMessage: Sendable, Equatable {
 
     package init(
         communicationID: UUID, attempt: Int, messageType: MessageType, channel: Channel, to: String, content: RenderedMessage,
-        recipientName: String? = nil, attachments: [Attachment] = [], language: String = "en", replyWindowOpen: Bool = false,
+        recipientName: String? = nil, attachments: [Attachment] = [], attachmentOrigins: [AttachmentOrigin] = [], language: String = "en", replyWindowOpen: Bool = false,
         context: [String: JSONValue] = [:]
     ) {
         self.communicationID = communicationID
@@ -36,6 +38,7 @@ package struct OutboundMessage: Sendable, Equatable {
         self.content = content
         self.recipientName = recipientName
         self.attachments = attachments
+        self.attachmentOrigins = attachmentOrigins
         self.language = language
         self.replyWindowOpen = replyWindowOpen
         self.context = context

@@ -70,11 +70,21 @@ package struct TemplateRenderer: Sendable {
     package func render(
         _ type: MessageType, for channel: Channel, context: [String: JSONValue], language: String = "en"
     ) -> RenderedMessage {
-        let values = context.compactMapValues { $0.plainValue }
+        var values = context.compactMapValues { $0.plainValue }
+        // The choices, numbered for the templates (`{{#options}}{{number}}. {{title}}{{/options}}`),
+        // whether the context gave them or they come from the vendor combinations.
+        let options = ChoiceOption.options(in: context, for: type)
+        values["options"] = options.isEmpty ? nil : options.enumerated().map { index, option -> [String: Any] in
+            var fields: [String: Any] = ["number": index + 1, "id": option.id, "title": option.title]
+            fields["description"] = option.description
+            return fields
+        }
         func missing(_ parsed: Parsed...) -> [String] {
             var names: [String] = []
             for name in parsed.flatMap(\.variables) where !names.contains(name) {
                 let root = String(name.split(separator: ".").first ?? "")
+                // The two the renderer provides are optional by design.
+                if root == "options" || root == "interactive" { continue }
                 if context[root] == nil || context[root] == .null { names.append(name) }
             }
             return names
@@ -84,14 +94,20 @@ package struct TemplateRenderer: Sendable {
             let html = email.html.template.render(values)
             let subject = email.subject.template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
             return RenderedMessage(
-                subject: subject, html: html, text: HTMLText.plainText(from: html), missingVariables: missing(email.subject, email.html)
+                subject: subject, html: html, text: HTMLText.plainText(from: html), missingVariables: missing(email.subject, email.html),
+                options: options
             )
         case .text(let parsed):
             var text = parsed.template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
             if channel == .sms {
                 text = SMSSegments.shortened(text, toSegments: smsMaxSegments)
             }
-            return RenderedMessage(text: text, missingVariables: missing(parsed))
+            var interactiveText: String?
+            if channel == .whatsapp, !options.isEmpty {
+                values["interactive"] = true
+                interactiveText = parsed.template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return RenderedMessage(text: text, missingVariables: missing(parsed), options: options, interactiveText: interactiveText)
         }
     }
 

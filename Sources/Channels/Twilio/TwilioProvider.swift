@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 package import CRMModel
-import Foundation
+package import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -16,14 +16,58 @@ package struct TwilioProvider: ChannelProvider {
 
     private let settings: TwilioSettings
     private let http: ProviderHTTP
+    private let links: EmailLinks?
+    private let attachments: SMSAttachments
+    private let now: @Sendable () -> Date
 
-    package init(settings: TwilioSettings) {
+    /// Twilio refuses a body over 1600 characters (error 21617).
+    static let maxBody = 1600
+
+    /// - Parameter links: signs the links to attachments; without it an SMS goes without them.
+    package init(
+        settings: TwilioSettings, links: EmailLinks? = nil, attachments: SMSAttachments = SMSAttachments(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.settings = settings
         http = ProviderHTTP(service: "Twilio API")
+        self.links = links
+        self.attachments = attachments
+        self.now = now
     }
 
     package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
-        var fields = [("To", message.to), ("Body", message.content.text)]
+        try await post(fields(for: message))
+    }
+
+    /// The form Twilio gets: the text, and each attachment as a link in it or as an MMS `MediaUrl`.
+    package func fields(for message: OutboundMessage) -> [(String, String)] {
+        var body = message.content.text
+        var media: [String] = []
+        if let links, !message.attachments.isEmpty {
+            let expiresAt = now().addingTimeInterval(attachments.linkLifetime)
+            var lines: [String] = []
+            for (index, (file, origin)) in zip(message.attachments, message.attachmentOrigins).enumerated() {
+                let url = links.attachmentURL(for: origin.communicationID, position: origin.position, filename: file.filename, expiresAt: expiresAt)
+                if attachments.mms && index < SMSAttachments.maxMedia {
+                    media.append(url)
+                } else {
+                    lines.append("\(file.filename): \(url)")
+                }
+            }
+            if !lines.isEmpty {
+                // The links must arrive whole; the text gives way if both do not fit.
+                let links = lines.joined(separator: "\n")
+                let room = Self.maxBody - links.count - 2
+                body = (room > 0 ? String(body.prefix(room)) : "") + "\n\n" + links
+            }
+        }
+        var fields = [("To", message.to), ("Body", body)]
+        fields += media.map { ("MediaUrl", $0) }
+        return fields
+    }
+
+    private func post(_ fields: [(String, String)]) async throws(ProviderError) -> ProviderReceipt {
+        var fields = fields
         if let service = settings.messagingServiceSID {
             fields.append(("MessagingServiceSid", service))
         } else if let from = settings.from {

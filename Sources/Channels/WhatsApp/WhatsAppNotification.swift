@@ -41,10 +41,17 @@ package struct WhatsAppNotification: Decodable, Sendable {
         var text: Text?
         var button: Button?
         var interactive: Interactive?
+        var context: Context?
     }
 
     struct Text: Decodable, Sendable { var body: String? }
-    struct Button: Decodable, Sendable { var text: String? }
+    /// A template's quick-reply button: its label and the payload the template defined.
+    struct Button: Decodable, Sendable {
+        var text: String?
+        var payload: String?
+    }
+    /// The message of ours a reply answers.
+    struct Context: Decodable, Sendable { var id: String? }
     struct Interactive: Decodable, Sendable {
         var buttonReply: Reply?
         var listReply: Reply?
@@ -53,7 +60,10 @@ package struct WhatsAppNotification: Decodable, Sendable {
             case listReply = "list_reply"
         }
     }
-    struct Reply: Decodable, Sendable { var title: String? }
+    struct Reply: Decodable, Sendable {
+        var id: String?
+        var title: String?
+    }
 
     /// The events in the post, in the order Meta listed them, each at its own timestamp (Meta sends
     /// statuses out of order, and `read` without `delivered`).
@@ -71,11 +81,15 @@ package struct WhatsAppNotification: Decodable, Sendable {
             }
             for message in change.value?.messages ?? [] {
                 guard let from = message.from, let id = message.id else { continue }
-                let text = message.text?.body ?? message.button?.text ?? message.interactive?.buttonReply?.title
-                    ?? message.interactive?.listReply?.title ?? ""
+                let reply = message.interactive?.buttonReply ?? message.interactive?.listReply
+                let text = message.text?.body ?? message.button?.text ?? reply?.title ?? ""
+                // A tapped row or button names the option by the id we gave it; a template's quick
+                // reply by its payload.
+                let selection = reply?.id.map { Selection(id: $0, title: reply?.title) }
+                    ?? message.button?.payload.map { Selection(id: $0, title: message.button?.text) }
                 events.append(.inbound(InboundMessage(
                     channel: .whatsapp, from: from.hasPrefix("+") ? from : "+" + from, text: text, providerMessageID: id,
-                    at: Self.date(message.timestamp) ?? now
+                    at: Self.date(message.timestamp) ?? now, selection: selection, inReplyTo: message.context?.id
                 )))
             }
         }

@@ -1,34 +1,57 @@
 import AsyncHTTPClient
 package import CRMModel
-import Foundation
+package import Foundation
 import NIOCore
 import NIOHTTP1
 
 /// WhatsApp through Meta's Cloud API: `POST /{version}/{phone-number-id}/messages` with a bearer token.
 ///
 /// Inside the 24-hour customer-service window (the client wrote to us) the rendered text goes as a
-/// text message; outside it WhatsApp accepts only approved templates, so the message type's template
-/// goes, filled from the context. The returned `messages[0].id` (a `wamid`) is the provider message
-/// id its status webhooks refer to. A refusal is reported as Meta gave it, its Graph API error code
-/// (`131047`, `190`, ...), the HTTP status and `Retry-After`; the policy's error table
-/// (`ErrorClasses`) says what each means.
+/// text message, the attachments as documents and images, the options as an interactive list or
+/// buttons; outside it WhatsApp accepts only approved templates, so the message type's template
+/// goes, filled from the context (`WhatsAppPayload` decides). Attachments are uploaded first
+/// (`POST /{phone-number-id}/media`, multipart), once per file for as long as Meta keeps them
+/// (`WhatsAppMediaCache`). The `wamid` of the message's own message is the provider message id its
+/// status webhooks and the client's replies refer to. A refusal is reported as Meta gave it, its
+/// Graph API error code (`131047`, `190`, ...), the HTTP status and `Retry-After`; the policy's
+/// error table (`ErrorClasses`) says what each means.
 package struct WhatsAppProvider: ChannelProvider {
     package let channel = Channel.whatsapp
     package var name: String { "whatsapp" }
 
     private let settings: WhatsAppSettings
     private let http: ProviderHTTP
+    private let media: WhatsAppMediaCache
+    private let now: @Sendable () -> Date
 
-    /// Meta caps a text message's body at 4096 characters.
-    static let maxTextLength = 4096
-
-    package init(settings: WhatsAppSettings) {
+    package init(settings: WhatsAppSettings, media: WhatsAppMediaCache = WhatsAppMediaCache(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
         http = ProviderHTTP(service: "WhatsApp Cloud API")
+        self.media = media
+        self.now = now
     }
 
     package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
-        let body = try payload(for: message)
+        // Outside the window only the template's header can carry a file: the first.
+        let files = message.replyWindowOpen ? message.attachments : Array(message.attachments.prefix(1))
+        var ids: [String] = []
+        for file in files {
+            ids.append(try await upload(file))
+        }
+        let payload = try WhatsAppPayload(message, templates: settings.templates, mediaIDs: ids)
+        var primary: String?
+        for (index, body) in try payload.encoded().enumerated() {
+            let id = try await post(body)
+            if index == payload.primary { primary = id }
+        }
+        guard let primary else {
+            throw ProviderError("the WhatsApp message had nothing to send", answer: .notSent, providerCode: "empty")
+        }
+        return ProviderReceipt(providerMessageID: primary)
+    }
+
+    /// One message posted; its `wamid`.
+    private func post(_ body: Data) async throws(ProviderError) -> String {
         var request = HTTPClientRequest(url: settings.messagesURL)
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(settings.accessToken)")
@@ -39,7 +62,32 @@ package struct WhatsAppProvider: ChannelProvider {
         guard let sent = try? JSONDecoder().decode(Sent.self, from: response.body), let id = sent.messages.first?.id else {
             throw ProviderError("the WhatsApp Cloud API answered \(response.status) without a message id", answer: .http(status: response.status))
         }
-        return ProviderReceipt(providerMessageID: id)
+        return id
+    }
+
+    /// The media id of `file`: the one uploaded before, while Meta still keeps it, or a new upload.
+    /// A file WhatsApp cannot carry is refused here, so the next channel takes the message.
+    private func upload(_ file: Attachment) async throws(ProviderError) -> String {
+        if let problem = WhatsAppMedia.problem(with: file) {
+            throw ProviderError("an attachment \(problem)", answer: .notSent, providerCode: "unsupported_media")
+        }
+        if let id = media.id(of: file, at: now()) { return id }
+        var form = MultipartForm()
+        form.add("messaging_product", "whatsapp")
+        form.add("type", file.contentType)
+        form.add("file", filename: file.filename, contentType: file.contentType, data: file.data)
+        var request = HTTPClientRequest(url: settings.mediaURL)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(settings.accessToken)")
+        request.headers.add(name: "Content-Type", value: form.contentType)
+        request.body = .bytes(ByteBuffer(bytes: form.finished))
+        let response = try await http.send(request)
+        guard (200..<300).contains(response.status) else { throw Self.failure(response) }
+        guard let uploaded = try? JSONDecoder().decode(Uploaded.self, from: response.body), !uploaded.id.isEmpty else {
+            throw ProviderError("the WhatsApp Cloud API answered \(response.status) to an upload without a media id", answer: .http(status: response.status))
+        }
+        media.remember(uploaded.id, for: file, at: now())
+        return uploaded.id
     }
 
     /// `crm-sidecar check whatsapp`: reads the sending number (`GET /{version}/{phone-number-id}`),
@@ -56,48 +104,6 @@ package struct WhatsAppProvider: ChannelProvider {
             + (number?.verifiedName.map { " (\($0))" } ?? "")
     }
 
-    /// The JSON body: a text message inside the window, the type's template outside it.
-    func payload(for message: OutboundMessage) throws(ProviderError) -> Data {
-        var outgoing = Outgoing(to: message.to.hasPrefix("+") ? String(message.to.dropFirst()) : message.to)
-        if message.replyWindowOpen {
-            outgoing.type = "text"
-            let body = String(message.content.text.prefix(Self.maxTextLength))
-            outgoing.text = .init(previewURL: body.contains("https://"), body: body)
-        } else {
-            guard let template = settings.templates[message.messageType] else {
-                throw ProviderError(
-                    "outside the 24-hour window WhatsApp needs an approved template, and the policy names none for \(message.messageType.rawValue)",
-                    answer: .notSent, providerCode: "no_template"
-                )
-            }
-            let parameters = template.parameters.map { key in
-                // Meta refuses an empty parameter; a missing value reads as a dash.
-                let text = message.context[key].map(Self.text(of:)) ?? ""
-                return Outgoing.Parameter(text: text.isEmpty ? "-" : text)
-            }
-            outgoing.type = "template"
-            outgoing.template = .init(
-                name: template.name, language: .init(code: template.language ?? message.language),
-                components: parameters.isEmpty ? nil : [.init(parameters: parameters)]
-            )
-        }
-        do {
-            return try JSONEncoder().encode(outgoing)
-        } catch {
-            throw ProviderError("cannot encode the WhatsApp message", answer: .notSent, providerCode: "unencodable")
-        }
-    }
-
-    /// A context value as a template parameter: text as it is, numbers plainly, lists joined.
-    static func text(of value: JSONValue) -> String {
-        switch value {
-        case .string(let text): text
-        case .array(let items): items.map(text(of:)).filter { !$0.isEmpty }.joined(separator: ", ")
-        case .null: ""
-        default: value.plainValue.map { "\($0)" } ?? ""
-        }
-    }
-
     /// A Graph API error answer as facts. Its body is `{"error": {"message", "type", "code",
     /// "error_subcode", "error_data": {"details"}, "fbtrace_id"}}`; a body that is not Meta's leaves
     /// only the status.
@@ -112,48 +118,13 @@ package struct WhatsAppProvider: ChannelProvider {
         )
     }
 
-    /// A message as the Cloud API takes it.
-    struct Outgoing: Encodable {
-        struct Text: Encodable {
-            var previewURL: Bool
-            var body: String
-            enum CodingKeys: String, CodingKey {
-                case previewURL = "preview_url"
-                case body
-            }
-        }
-        struct Template: Encodable {
-            struct Language: Encodable { var code: String }
-            struct Component: Encodable {
-                var type = "body"
-                var parameters: [Parameter]
-            }
-            var name: String
-            var language: Language
-            var components: [Component]?
-        }
-        struct Parameter: Encodable {
-            var type = "text"
-            var text: String
-        }
-
-        var messagingProduct = "whatsapp"
-        var recipientType = "individual"
-        var to: String
-        var type = "text"
-        var text: Text?
-        var template: Template?
-
-        enum CodingKeys: String, CodingKey {
-            case messagingProduct = "messaging_product"
-            case recipientType = "recipient_type"
-            case to, type, text, template
-        }
-    }
-
     private struct Sent: Decodable {
         struct Message: Decodable { var id: String }
         var messages: [Message]
+    }
+
+    private struct Uploaded: Decodable {
+        var id: String
     }
 
     private struct PhoneNumber: Decodable {

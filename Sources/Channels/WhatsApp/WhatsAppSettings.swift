@@ -24,4 +24,8 @@ package struct WhatsAppSettings: Sendable, Equatable {
     var messagesURL: String {
         "\(apiBaseURL)/\(apiVersion)/\(phoneNumberID)/messages"
     }
+
+    var mediaURL: String {
+        "\(apiBaseURL)/\(apiVersion)/\(phoneNumberID)/media"
+    }
 }

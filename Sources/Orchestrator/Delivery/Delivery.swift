@@ -110,7 +110,7 @@ package struct Delivery: Sendable {
                     }
                 }
                 let riders = send.digest ? try await digestRiders(of: machine.communication, for: send, with: &companions, lease: lease) : []
-                let files = send.channel == .email ? try await attachments(of: [machine.communication] + riders, lease: lease, logger: logger) : []
+                let files = try await attachments(of: [machine.communication] + riders, lease: lease, logger: logger)
                 let answer = await call(provider, for: send, machine: &machine, riders: riders, attachments: files)
                 try await settle(riders, after: answer.attempt, lease: lease, logger: logger)
                 try await record(answer.attempt, movingTo: answer.movesTo, in: &machine, lease: lease, logger: logger)
@@ -160,7 +160,7 @@ package struct Delivery: Sendable {
     /// One call to `provider` for `send` (with the riders of its digest, if any), fed to the machine.
     private func call(
         _ provider: any ChannelProvider, for send: DeliveryMachine.Send, machine: inout DeliveryMachine, riders: [Communication],
-        attachments files: [Attachment]
+        attachments files: [(Attachment, AttachmentOrigin)]
     ) async -> DeliveryMachine.Answer {
         let communication = machine.communication
         let content = RenderedMessage.digest(([communication] + riders).map {
@@ -169,7 +169,7 @@ package struct Delivery: Sendable {
         let message = OutboundMessage(
             communicationID: communication.id, attempt: send.attempt, messageType: communication.messageType,
             channel: send.channel, to: send.address, content: content, recipientName: communication.recipient.name,
-            attachments: files, language: send.language,
+            attachments: files.map(\.0), attachmentOrigins: files.map(\.1), language: send.language,
             replyWindowOpen: send.channel == .whatsapp ? await replyWindowOpen(for: communication.clientID) : false,
             context: communication.context
         )
@@ -286,12 +286,15 @@ package struct Delivery: Sendable {
 
     /// The attachments of a message and of the riders of its digest, in that order; read only for
     /// those that have some, as patiently as attempts are written.
-    private func attachments(of communications: [Communication], lease: Lease, logger: Logger) async throws(StoreError) -> [Attachment] {
-        var files: [Attachment] = []
+    private func attachments(
+        of communications: [Communication], lease: Lease, logger: Logger
+    ) async throws(StoreError) -> [(Attachment, AttachmentOrigin)] {
+        var files: [(Attachment, AttachmentOrigin)] = []
         for communication in communications where communication.attachmentCount > 0 {
-            files += try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
+            let stored = try await recordDurably(lease: lease, logger: logger) { () throws(StoreError) in
                 try await store.attachments(of: communication.id)
             }
+            files += stored.enumerated().map { ($1, AttachmentOrigin(communicationID: communication.id, position: $0)) }
         }
         return files
     }

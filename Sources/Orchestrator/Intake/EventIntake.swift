@@ -91,32 +91,40 @@ package struct EventIntake: Sendable {
 
     /// A client's message: a consent keyword changes the client's opt-out for that channel; anything
     /// else is a reply for the workflow, with its intent. Either way WhatsApp's 24-hour window opens.
+    ///
+    /// The reply answers the message it was a reply to (WhatsApp's `context.id`), when that is one of
+    /// the client's; otherwise, most likely, the client's latest communication.
     package func receive(_ message: InboundMessage) async throws(StoreError) {
         let clients = try await store.clients(withAddress: message.from)
-        var latest: UUID?
         for client in clients {
             try await store.noteInbound(from: client, on: message.channel, at: message.at)
         }
-        if let client = clients.first {
-            latest = try await store.communications(matching: CommunicationQuery(clientID: client, limit: 1)).items.first?.id
+        var answered: UUID?
+        if let inReplyTo = message.inReplyTo, let id = try await store.communicationID(providerMessageID: inReplyTo),
+            let communication = try await store.communication(id: id), clients.contains(communication.clientID)
+        {
+            answered = id
+        } else if let client = clients.first {
+            answered = try await store.communications(matching: CommunicationQuery(clientID: client, limit: 1)).items.first?.id
         }
-        if let keyword = ConsentKeyword(message: message.text) {
+        if message.selection == nil, let keyword = ConsentKeyword(message: message.text) {
             for client in clients {
                 try await setConsent(
-                    of: client, on: message.channel, optedOut: keyword == .optOut, source: "\(message.channel.rawValue)_keyword", about: latest
+                    of: client, on: message.channel, optedOut: keyword == .optOut, source: "\(message.channel.rawValue)_keyword", about: answered
                 )
             }
             return
         }
         let intent = ReplyIntent.classify(message.text)
         let reply = InboundReply(
-            clientID: clients.first, communicationID: latest, channel: message.channel, from: message.from,
-            text: message.text, intent: intent.kind.rawValue, selection: intent.selection, at: message.at
+            clientID: clients.first, communicationID: answered, channel: message.channel, from: message.from, text: message.text,
+            intent: message.selection == nil ? intent.kind.rawValue : ReplyIntent.Kind.selection.rawValue,
+            selection: message.selection ?? intent.selection.map { Selection(number: $0) }, at: message.at
         )
         // Stored (and logged) before the webhook is answered: a reply that comes while no workflow
         // listens is listed later. A provider's retry of the same message is stored and announced once.
         guard let stored = try await store.receive(reply, providerMessageID: message.providerMessageID) else { return }
-        try await announce(.inbound(stored), about: latest)
+        try await announce(.inbound(stored), about: answered)
     }
 
     /// Announces the events other sidecars asked this one to, until the store stops delivering

@@ -1,5 +1,6 @@
 package import Channels
 package import CRMModel
+import Foundation
 
 /// Every rule a `communicate` request must meet beyond its shape, in one pass, before anything is
 /// decided or stored; a refusal names the field (`data.field` on the wire) and what is accepted.
@@ -25,6 +26,44 @@ package struct RequestValidator: Sendable {
             throw FieldError(field: "attachments", reason: "must total at most \(Attachment.maxTotalBytes / 1_048_576) MB decoded")
         }
         try refuseHeaderInjection(request)
+        try checkOptions(request.context)
+        // Email carries every accepted file and SMS links to it; WhatsApp has its own limits, which
+        // matter now only when it is the one way to reach the client.
+        if request.recipient.whatsapp != nil, request.recipient.email == nil, request.recipient.phone == nil {
+            for (index, attachment) in request.attachments.enumerated() {
+                if let problem = WhatsAppMedia.problem(with: attachment) {
+                    let field = WhatsAppMedia.kind(of: attachment.contentType) == nil ? "content_type" : "data"
+                    throw FieldError(field: "attachments[\(index)].\(field)", reason: "(\(attachment.filename)) \(problem)")
+                }
+            }
+        }
+    }
+
+    /// The choices a message offers (`context.options`): a list of `{id, title, description}`, each
+    /// id unique and short enough for WhatsApp to hand back when the client taps it.
+    private func checkOptions(_ context: [String: JSONValue]) throws(FieldError) {
+        guard let given = context["options"], given != .null else { return }
+        guard case .array(let options) = given else {
+            throw FieldError(field: "context.options", reason: "must be a list of {id, title, description}")
+        }
+        var ids: Set<String> = []
+        for (index, option) in options.enumerated() {
+            let field = "context.options[\(index)]"
+            guard case .object(let fields) = option else { throw FieldError(field: field, reason: "must be an object {id, title, description}") }
+            guard case .string(let title)? = fields["title"], !title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw FieldError(field: field + ".title", reason: "must be a non-empty string")
+            }
+            guard case .string(let id)? = fields["id"], (1...200).contains(id.count), !id.contains(where: \.isNewline) else {
+                throw FieldError(field: field + ".id", reason: "must be a string of 1 to 200 characters on one line")
+            }
+            guard ids.insert(id).inserted else { throw FieldError(field: field + ".id", reason: "repeats an earlier option's id") }
+            if let description = fields["description"], description != .null {
+                guard case .string = description else { throw FieldError(field: field + ".description", reason: "must be a string") }
+            }
+            for key in fields.keys where !["id", "title", "description"].contains(key) {
+                throw FieldError(field: "\(field).\(key)", reason: "is not an option field; an option has id, title and description")
+            }
+        }
     }
 
     /// A context value with a line break that would land in an email's Subject header is refused:

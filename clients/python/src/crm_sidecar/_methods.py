@@ -147,9 +147,14 @@ class AsyncMethods:
                 after a resume). The same key with the same request answers with the first
                 request's communication and sends nothing again, across restarts and sidecars;
                 the same key with a different request is -32003. No key, no deduplication.
-            attachments: Files for the email (the other channels send text only): PDF, PNG,
-                JPEG, GIF, plain text or JSON, at most 10 MB decoded in all. A request this
-                large needs MAX_LINE_BYTES raised above its size in base64.
+            attachments: Files: attached to the email; uploaded and sent as documents (PDF,
+                plain text) or images (PNG, JPEG) on WhatsApp; linked from the SMS text by a
+                signed, expiring link to the side port (or sent as MMS media, per the policy's
+                sms_attachments). PDF, PNG, JPEG, GIF, plain text or JSON, at most 10 MB decoded
+                in all. When WhatsApp is the recipient's only address, each file must be one
+                WhatsApp carries (PNG or JPEG up to 5 MB, PDF or plain text up to 100 MB), else
+                -32602 names it. A request this large needs MAX_LINE_BYTES raised above its size
+                in base64.
             dry_run: true: answer with the decision only (channels, send time, priority,
                 reasons); nothing is stored or sent.
         """
@@ -526,21 +531,29 @@ class AsyncMethods:
         channel: Channel,
         context: Context | None = None,
         language: str | None = None,
+        reply_window_open: bool | None = None,
     ) -> TemplatePreview:
         """`templates.preview`: Render a message type for a channel from a context. Renders a message
         type for a channel from a context, exactly as it would be sent (subject, HTML and the plain-
-        text alternative for email; the text for SMS and WhatsApp, with its SMS segment count). A
-        variable missing from the context renders as empty. Nothing is stored or sent.
+        text alternative for email; the text for SMS and WhatsApp, with its SMS segment count), and
+        the JSON its provider would receive: the Cloud API's message body for WhatsApp, Twilio's
+        form fields for SMS, with the recipient as <recipient>. A variable missing from the context
+        renders as empty. Nothing is stored or sent. With reply_window_open false and no approved
+        template for the message type, -32602 names reply_window_open.
 
         Args:
             language: A BCP 47 tag such as hi or pt-BR: the template in that language when there
                 is one, else in its base language, else English.
+            reply_window_open: WhatsApp only: true (the default) previews what goes inside the
+                24-hour customer-service window (text, documents, an interactive list or
+                buttons), false the approved template sent outside it.
         """
         params: dict[str, Any] = {
             "message_type": message_type,
             "channel": channel,
             "context": context,
             "language": language,
+            "reply_window_open": reply_window_open,
         }
         return cast("TemplatePreview", await self.call("templates.preview", _present(params)))
 
@@ -654,9 +667,14 @@ class SyncMethods:
                 after a resume). The same key with the same request answers with the first
                 request's communication and sends nothing again, across restarts and sidecars;
                 the same key with a different request is -32003. No key, no deduplication.
-            attachments: Files for the email (the other channels send text only): PDF, PNG,
-                JPEG, GIF, plain text or JSON, at most 10 MB decoded in all. A request this
-                large needs MAX_LINE_BYTES raised above its size in base64.
+            attachments: Files: attached to the email; uploaded and sent as documents (PDF,
+                plain text) or images (PNG, JPEG) on WhatsApp; linked from the SMS text by a
+                signed, expiring link to the side port (or sent as MMS media, per the policy's
+                sms_attachments). PDF, PNG, JPEG, GIF, plain text or JSON, at most 10 MB decoded
+                in all. When WhatsApp is the recipient's only address, each file must be one
+                WhatsApp carries (PNG or JPEG up to 5 MB, PDF or plain text up to 100 MB), else
+                -32602 names it. A request this large needs MAX_LINE_BYTES raised above its size
+                in base64.
             dry_run: true: answer with the decision only (channels, send time, priority,
                 reasons); nothing is stored or sent.
         """
@@ -1033,21 +1051,29 @@ class SyncMethods:
         channel: Channel,
         context: Context | None = None,
         language: str | None = None,
+        reply_window_open: bool | None = None,
     ) -> TemplatePreview:
         """`templates.preview`: Render a message type for a channel from a context. Renders a message
         type for a channel from a context, exactly as it would be sent (subject, HTML and the plain-
-        text alternative for email; the text for SMS and WhatsApp, with its SMS segment count). A
-        variable missing from the context renders as empty. Nothing is stored or sent.
+        text alternative for email; the text for SMS and WhatsApp, with its SMS segment count), and
+        the JSON its provider would receive: the Cloud API's message body for WhatsApp, Twilio's
+        form fields for SMS, with the recipient as <recipient>. A variable missing from the context
+        renders as empty. Nothing is stored or sent. With reply_window_open false and no approved
+        template for the message type, -32602 names reply_window_open.
 
         Args:
             language: A BCP 47 tag such as hi or pt-BR: the template in that language when there
                 is one, else in its base language, else English.
+            reply_window_open: WhatsApp only: true (the default) previews what goes inside the
+                24-hour customer-service window (text, documents, an interactive list or
+                buttons), false the approved template sent outside it.
         """
         params: dict[str, Any] = {
             "message_type": message_type,
             "channel": channel,
             "context": context,
             "language": language,
+            "reply_window_open": reply_window_open,
         }
         return cast("TemplatePreview", self.call("templates.preview", _present(params)))
 

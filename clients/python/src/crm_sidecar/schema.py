@@ -78,10 +78,27 @@ class Recipient(TypedDict, total=False):
     name: str
 
 
-# Values the templates read: client_name, event_type, event_date, guest_count, budget_strategies,
-# vendor_combinations, selected_vendors, total_cost, blueprint_url, pending_items, deadline,
-# error_message.
-Context: TypeAlias = dict[str, Any]
+class _ContextOptionsItemRequired(TypedDict):
+    id: str
+    title: str
+
+
+class ContextOptionsItem(_ContextOptionsItemRequired, total=False):
+    description: str
+
+
+class Context(TypedDict, total=False):
+    """Values the templates read: client_name, event_type, event_date, guest_count,
+    budget_strategies, vendor_combinations, selected_vendors, total_cost, blueprint_url,
+    pending_items, deadline, error_message. options: the choices a message offers, [{id,
+    title, description}] (ids unique, 1 to 200 characters); on WhatsApp inside the 24-hour
+    window vendor_options sends them as an interactive list (up to 10; options_label names its
+    button, View options by default) and selection_confirmation as reply buttons (up to 3),
+    elsewhere they are numbered lines. Without options, vendor_options offers its
+    vendor_combinations (ids 1, 2, ...).
+    """
+    options: list[ContextOptionsItem]
+    options_label: str
 
 
 class _DecisionRequired(TypedDict):
@@ -479,6 +496,9 @@ class TemplatePreview(_TemplatePreviewRequired, total=False):
     subject: str
     html: str
     segments: int
+    # The JSON the provider would receive: WhatsApp's Cloud API message body, or Twilio's form
+    # fields. Absent for email.
+    payload: dict[str, Any]
 
 
 class FieldErrorData(TypedDict):
@@ -523,6 +543,16 @@ class OptOut(TypedDict):
     seq: EventSeq
 
 
+class InboundMessageSelection(TypedDict, total=False):
+    """What was chosen, with intent selection: a tapped WhatsApp list row or reply button as {id,
+    title} (the option's id and title as sent), or an option's number typed as text
+    ({number}). It was the number alone before; events logged then read as {number}.
+    """
+    id: str
+    title: str
+    number: int
+
+
 _InboundMessageRequired = TypedDict(
     "_InboundMessageRequired",
     {
@@ -542,10 +572,13 @@ _InboundMessageOptional = TypedDict(
     {
         # The client whose number sent it; absent when no client has that number.
         "client_id": Uuid,
-        # The client's latest communication, when there is one.
+        # The communication the message answers: the one the client replied to (WhatsApp tells
+        # which), else the client's latest, when there is one.
         "communication_id": Uuid,
-        # The option chosen, with intent selection.
-        "selection": int,
+        # What was chosen, with intent selection: a tapped WhatsApp list row or reply button as {id,
+        # title} (the option's id and title as sent), or an option's number typed as text
+        # ({number}). It was the number alone before; events logged then read as {number}.
+        "selection": InboundMessageSelection,
     },
     total=False,
 )

@@ -1,0 +1,50 @@
+package import CRMModel
+import Foundation
+
+/// One choice a message offers the client: a row of a WhatsApp list, a reply button, or a numbered
+/// line where a channel cannot show either. Its `id` comes back with the client's choice.
+package struct ChoiceOption: Sendable, Equatable {
+    package var id: String
+    package var title: String
+    package var description: String?
+
+    package init(id: String, title: String, description: String? = nil) {
+        self.id = id
+        self.title = title
+        self.description = description
+    }
+
+    /// The options a message offers: the context's `options` (`[{id, title, description}]`), or for
+    /// `vendor_options` without them, one per `vendor_combinations` entry (its `id`, or its number
+    /// from 1, its `name` and `total_cost`). Entries without a title are left out.
+    package static func options(in context: [String: JSONValue], for type: MessageType) -> [ChoiceOption] {
+        if case .array(let given)? = context["options"] {
+            return given.enumerated().compactMap { index, value in
+                guard case .object(let fields) = value, let title = fields["title"]?.displayText, !title.isEmpty else { return nil }
+                let id = fields["id"]?.displayText ?? ""
+                let description = fields["description"]?.displayText ?? ""
+                return ChoiceOption(id: id.isEmpty ? "\(index + 1)" : id, title: title, description: description.isEmpty ? nil : description)
+            }
+        }
+        guard type == .vendorOptions, case .array(let combinations)? = context["vendor_combinations"] else { return [] }
+        return combinations.enumerated().compactMap { index, value in
+            guard case .object(let fields) = value, let name = fields["name"]?.displayText, !name.isEmpty else { return nil }
+            let id = fields["id"]?.displayText ?? ""
+            let cost = fields["total_cost"]?.displayText ?? ""
+            return ChoiceOption(id: id.isEmpty ? "\(index + 1)" : id, title: name, description: cost.isEmpty ? nil : cost)
+        }
+    }
+
+    /// `text` in at most `limit` characters: cut at the last word boundary that fits (unless that
+    /// loses more than half), with an ellipsis to show something was cut.
+    package static func shortened(_ text: String, to limit: Int) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.count > limit else { return trimmed }
+        let room = trimmed.prefix(limit - 1)
+        var cut = room
+        if let space = room.lastIndex(where: \.isWhitespace), room.distance(from: room.startIndex, to: space) >= limit / 2 {
+            cut = room[..<space]
+        }
+        return cut.trimmingCharacters(in: .whitespacesAndNewlines.union(.punctuationCharacters)) + "…"
+    }
+}

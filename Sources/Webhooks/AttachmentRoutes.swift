@@ -1,0 +1,39 @@
+import Channels
+import CRMModel
+import Foundation
+import Hummingbird
+import Logging
+
+/// Attachments sent as links where the channel cannot carry the file (SMS, and Twilio fetching MMS
+/// media): `GET /attachments/{token}/{position}/{expires}/{name}`. A forged, altered or expired link,
+/// and one whose communication was erased or purged, all get the same 404, which tells nothing.
+struct AttachmentRoutes: Sendable {
+    var links: EmailLinks
+    var attachments: @Sendable (UUID) async throws -> [Attachment]
+    var logger: Logger
+
+    func serve(_ request: Request, parameters: Parameters) async -> Response {
+        guard let (id, position) = links.verifyAttachment(
+            token: parameters.get("token") ?? "", position: parameters.get("position") ?? "", expires: parameters.get("expires") ?? "",
+            at: Date()
+        ) else { return Responses.status(.notFound) }
+        let files: [Attachment]
+        do {
+            files = try await attachments(id)
+        } catch {
+            logger.error("could not read an attachment for its link", metadata: ["communication.id": "\(id.uuidString.lowercased())", "error": "\(error)"])
+            return Responses.status(.serviceUnavailable)
+        }
+        guard files.indices.contains(position) else { return Responses.status(.notFound) }
+        let file = files[position]
+        logger.info("attachment fetched by its link", metadata: ["communication.id": "\(id.uuidString.lowercased())", "position": "\(position)"])
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: file.contentType, .cacheControl: "private, no-store", .init("X-Content-Type-Options")!: "nosniff",
+                .contentDisposition: "inline; filename*=UTF-8''" + (file.filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "file"),
+            ],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: file.data))
+        )
+    }
+}
