@@ -4,7 +4,7 @@ import Foundation
 /// An event as the values of its `events` row.
 ///
 /// `params` is the notification's params as JSON text, without `seq` (the row's key) and without the
-/// personal fields (an inbound message's sender and text): those are sealed together in `personal`
+/// personal fields (an inbound message's sender, text and what it chose): those are sealed together in `personal`
 /// under the data key of `keyID`, so erasing the client shreds them with everything else. An
 /// inbound message from a number no client uses has no client key; it is sealed under a key of its
 /// own, named after the sender's blind index (an erasure by address can shred it).
@@ -21,7 +21,9 @@ struct EventColumns: Sendable {
     var at: Int64
 
     /// The fields of each method's params that are personal data.
-    static let personalFields: [String: [String]] = [EngineEvent.inboundMethod: ["from", "text"]]
+    static let personalFields: [String: [String]] = [EngineEvent.inboundMethod: ["from", "text", "selection"]]
+    /// Personal fields that are left out, rather than read as empty strings, once erased.
+    static let omittedWhenErased: Set<String> = ["selection"]
 
     /// Whose key seals `event`'s personal fields, if it has any.
     static func keyID(of event: EngineEvent, cipher: FieldCipher) -> String? {
@@ -72,8 +74,12 @@ struct EventColumns: Sendable {
             opened = fields
         }
         // Erased (the sealed part deleted, or its key shredded): the fields stay, empty.
-        for name in personalFields[method] ?? [] {
-            object[name] = opened[name] ?? .string("")
+        for name in personalFields[method] ?? [] where object[name] == nil {
+            object[name] = opened[name] ?? (omittedWhenErased.contains(name) ? nil : .string(""))
+        }
+        // Logged before a selection could name an option by id, it was the option's number.
+        if method == EngineEvent.inboundMethod, case .int(let number)? = object["selection"] {
+            object["selection"] = .object(["number": .int(number)])
         }
         object["seq"] = .int(seq)
         return LoggedEvent(seq: seq, method: method, params: .object(object))
