@@ -8,8 +8,10 @@ package struct SMSAttachments: Sendable, Equatable {
     /// How long a link works after the message goes.
     package var linkLifetime: TimeInterval
 
-    /// Twilio takes at most 10 `MediaUrl`s a message.
+    /// Twilio takes at most 10 `MediaUrl`s a message, 5 MB in all
+    /// (https://www.twilio.com/docs/messaging/guides/accepted-mime-types).
     static let maxMedia = 10
+    static let maxMediaBytes = 5 * 1024 * 1024
 
     package init(mms: Bool = false, linkLifetime: TimeInterval = 7 * 24 * 3600) {
         self.mms = mms

@@ -46,10 +46,13 @@ package struct TwilioProvider: ChannelProvider {
         if let links, !message.attachments.isEmpty {
             let expiresAt = now().addingTimeInterval(attachments.linkLifetime)
             var lines: [String] = []
-            for (index, (file, origin)) in zip(message.attachments, message.attachmentOrigins).enumerated() {
+            var mediaBytes = 0
+            for (file, origin) in zip(message.attachments, message.attachmentOrigins) {
                 let url = links.attachmentURL(for: origin.communicationID, position: origin.position, filename: file.filename, expiresAt: expiresAt)
-                if attachments.mms && index < SMSAttachments.maxMedia {
+                // What MMS cannot take (more than 10 files, more than 5 MB in all) goes as a link.
+                if attachments.mms && media.count < SMSAttachments.maxMedia && mediaBytes + file.data.count <= SMSAttachments.maxMediaBytes {
                     media.append(url)
+                    mediaBytes += file.data.count
                 } else {
                     lines.append("\(file.filename): \(url)")
                 }
