@@ -78,27 +78,14 @@ class Recipient(TypedDict, total=False):
     name: str
 
 
-class _ContextOptionsItemRequired(TypedDict):
-    id: str
-    title: str
-
-
-class ContextOptionsItem(_ContextOptionsItemRequired, total=False):
-    description: str
-
-
-class Context(TypedDict, total=False):
-    """Values the templates read: client_name, event_type, event_date, guest_count,
-    budget_strategies, vendor_combinations, selected_vendors, total_cost, blueprint_url,
-    pending_items, deadline, error_message. options: the choices a message offers, [{id,
-    title, description}] (ids unique, 1 to 200 characters); on WhatsApp inside the 24-hour
-    window vendor_options sends them as an interactive list (up to 10; options_label names its
-    button, View options by default) and selection_confirmation as reply buttons (up to 3),
-    elsewhere they are numbered lines. Without options, vendor_options offers its
-    vendor_combinations (ids 1, 2, ...).
-    """
-    options: list[ContextOptionsItem]
-    options_label: str
+# Values the templates read: client_name, event_type, event_date, guest_count, budget_strategies,
+# vendor_combinations, selected_vendors, total_cost, blueprint_url, pending_items, deadline,
+# error_message. options: the choices a message offers, [{id, title, description}] (ids unique, 1 to
+# 200 characters); on WhatsApp inside the 24-hour window vendor_options sends them as an interactive
+# list (up to 10; options_label names its button, View options by default) and
+# selection_confirmation as reply buttons (up to 3), elsewhere they are numbered lines. Without
+# options, vendor_options offers its vendor_combinations (ids 1, 2, ...).
+Context: TypeAlias = dict[str, Any]
 
 
 class _DecisionRequired(TypedDict):
