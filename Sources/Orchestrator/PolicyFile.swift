@@ -21,7 +21,7 @@ package import Foundation
 ///   "error_classes": {"twilio": {"21211": "invalid_recipient"}, "smtp": {"452": "rate_limited"}},
 ///   "low_urgency_digest": {"window_seconds": 3600},
 ///   "whatsapp_templates": {"reminder": {"name": "event_reminder", "language": "en_US",
-///                                       "parameters": ["client_name", "deadline"]}},
+///                                       "parameters": ["client_name", "deadline"], "header": "document"}},
 ///   "analytics_targets": [{"metric": "delivery_rate", "minimum": 0.95},
 ///                         {"metric": "open_rate", "channel": "email", "minimum": 0.6}],
 ///   "sms_attachments": {"mms": false, "link_expires_after_seconds": 604800}
@@ -155,9 +155,11 @@ package struct PolicyFile: Decodable {
         var name: String
         var language: String?
         var parameters: [String]?
+        /// `document` or `image` for a template approved with a media header; absent or null: none.
+        var header: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, language, parameters
+            case name, language, parameters, header
         }
 
         init(from decoder: any Decoder) throws {
@@ -166,6 +168,7 @@ package struct PolicyFile: Decodable {
             name = try container.decode(String.self, forKey: .name)
             language = try container.decodeIfPresent(String.self, forKey: .language)
             parameters = try container.decodeIfPresent([String].self, forKey: .parameters)
+            header = try container.decodeIfPresent(String.self, forKey: .header)
         }
     }
 
@@ -332,8 +335,15 @@ package struct PolicyFile: Decodable {
             guard !template.name.isEmpty, template.name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) else {
                 throw FieldError(field: "whatsapp_templates.\(name).name", reason: "must be a template name as Meta approved it: lowercase letters, digits and underscores")
             }
+            var header: WhatsAppMedia?
+            if let given = template.header {
+                guard let kind = WhatsAppMedia(rawValue: given) else {
+                    throw FieldError(field: "whatsapp_templates.\(name).header", reason: "must be document or image (or left out for none)")
+                }
+                header = kind
+            }
             policy.whatsappTemplates[type] = WhatsAppTemplate(
-                name: template.name, language: template.language, parameters: template.parameters ?? []
+                name: template.name, language: template.language, parameters: template.parameters ?? [], header: header
             )
         }
         if let targets = analyticsTargets {

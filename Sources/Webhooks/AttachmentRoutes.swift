@@ -12,6 +12,9 @@ struct AttachmentRoutes: Sendable {
     var attachments: @Sendable (UUID) async throws -> [Attachment]
     var logger: Logger
 
+    /// RFC 8187's attr-char: ASCII letters, digits and a few marks; everything else percent-encoded as UTF-8.
+    static let attrChar = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")
+
     func serve(_ request: Request, parameters: Parameters) async -> Response {
         guard let (id, position) = links.verifyAttachment(
             token: parameters.get("token") ?? "", position: parameters.get("position") ?? "", expires: parameters.get("expires") ?? "",
@@ -31,7 +34,7 @@ struct AttachmentRoutes: Sendable {
             status: .ok,
             headers: [
                 .contentType: file.contentType, .cacheControl: "private, no-store", .init("X-Content-Type-Options")!: "nosniff",
-                .contentDisposition: "inline; filename*=UTF-8''" + (file.filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "file"),
+                .contentDisposition: "inline; filename*=UTF-8''" + (file.filename.addingPercentEncoding(withAllowedCharacters: Self.attrChar) ?? "file"),
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: file.data))
         )

@@ -48,7 +48,12 @@ struct RichMessageTests {
             .object(["name": .string("Garden"), "total_cost": .int(450_000)]), .object(["id": .string("ball"), "name": .string("Ballroom")]),
         ])]
         let rendered = renderer.render(.vendorOptions, for: .whatsapp, context: context)
-        #expect(rendered.options == [ChoiceOption(id: "1", title: "Garden", description: "450000"), ChoiceOption(id: "ball", title: "Ballroom")])
+        // One combination without an id: all are numbered, as the text numbers them.
+        #expect(rendered.options == [ChoiceOption(id: "1", title: "Garden", description: "450000"), ChoiceOption(id: "2", title: "Ballroom")])
+        let named: [String: JSONValue] = ["vendor_combinations": .array([
+            .object(["id": .string("garden"), "name": .string("Garden")]), .object(["id": .string("ball"), "name": .string("Ballroom")]),
+        ])]
+        #expect(ChoiceOption.options(in: named, for: .vendorOptions).map(\.id) == ["garden", "ball"])
         #expect(rendered.text.contains("1. Garden: 450000\n2. Ballroom\n"))
         #expect(rendered.interactiveText == "Hi Priya! Here are your vendor options. Tap below to choose one.")
         #expect(rendered.missingVariables.isEmpty)
@@ -104,25 +109,35 @@ struct RichMessageTests {
             message(.blueprintDelivery, window: true, context: context, attachments: [pdf, png]), templates: WhatsAppTemplate.seed,
             mediaIDs: ["111", "222"]
         ))
+        // The message's own goes last: its acceptance is the attempt's.
         #expect(inside.map { $0["type"] as? String } == ["document", "image"])
         let document = try #require(inside[0]["document"] as? [String: Any])
-        #expect(document["id"] as? String == "111" && document["filename"] as? String == "blueprint.pdf")
-        #expect((document["caption"] as? String)?.contains("Priya") == true)
-        #expect((inside[1]["image"] as? [String: Any])?.keys.sorted() == ["id"])
+        #expect(document["id"] as? String == "111" && document["filename"] as? String == "blueprint.pdf" && document["caption"] == nil)
+        #expect(((inside[1]["image"] as? [String: Any])?["caption"] as? String)?.contains("Priya") == true)
 
         let outside = try json(WhatsAppPayload(
-            message(.blueprintDelivery, window: false, context: context, attachments: [png]), templates: WhatsAppTemplate.seed, mediaIDs: ["222"]
+            message(.blueprintDelivery, window: false, context: context, attachments: [pdf]), templates: WhatsAppTemplate.seed, mediaIDs: ["111"]
         ))
         let components = try #require((outside[0]["template"] as? [String: Any])?["components"] as? [[String: Any]])
         #expect(components.map { $0["type"] as? String } == ["header", "body"])
         let header = try #require((components[0]["parameters"] as? [[String: Any]])?.first)
-        #expect(header["type"] as? String == "image" && (header["image"] as? [String: Any])?["id"] as? String == "222")
+        #expect(header["type"] as? String == "document" && (header["document"] as? [String: Any])?["id"] as? String == "111")
 
-        // A text too long for a caption goes first, on its own.
+        // A file the template's header cannot take, or more than one, is refused before any upload:
+        // the next channel carries the message whole.
+        for files in [[png], [pdf, pdf]] {
+            #expect {
+                try WhatsAppPayload.approvedTemplate(
+                    for: message(.blueprintDelivery, window: false, context: context, attachments: files), templates: WhatsAppTemplate.seed
+                )
+            } throws: { ($0 as? ProviderError)?.providerCode == "template_header" }
+        }
+
+        // A text too long for a caption goes on its own, after the files.
         var long = message(.blueprintDelivery, window: true, context: context, attachments: [pdf])
         long.content.text = String(repeating: "x", count: 1025)
         let split = try WhatsAppPayload(long, templates: WhatsAppTemplate.seed, mediaIDs: ["111"])
-        #expect(try json(split).map { $0["type"] as? String } == ["text", "document"] && split.primary == 0)
+        #expect(try json(split).map { $0["type"] as? String } == ["document", "text"] && split.primary == 1)
     }
 
     @Test("a list reply names the option and the message it answers; an old bare number still reads")
@@ -141,7 +156,8 @@ struct RichMessageTests {
             return
         }
         #expect(list.selection == Selection(id: "opt-2", title: "Ballroom") && list.inReplyTo == "wamid.LIST" && list.text == "Ballroom")
-        #expect(quick.selection == Selection(id: "confirm", title: "Yes") && quick.inReplyTo == "wamid.T")
+        // A template's quick reply keeps its text's meaning; the payload rides along.
+        #expect(quick.selection == nil && quick.quickReply == Selection(id: "confirm", title: "Yes") && quick.inReplyTo == "wamid.T")
 
         #expect(try JSONDecoder().decode(Selection.self, from: Data("2".utf8)) == Selection(number: 2))
         #expect(String(decoding: try JSONEncoder().encode(Selection(number: 2)), as: UTF8.self) == #"{"number":2}"#)
@@ -158,7 +174,8 @@ struct RichMessageTests {
         let linked = TwilioProvider(settings: settings, links: links, now: { now }).fields(for: sms)
         let body = try #require(linked.first { $0.0 == "Body" }?.1)
         let url = try #require(body.split(separator: "\n").last.map(String.init)?.replacingOccurrences(of: "blue print.pdf: ", with: ""))
-        #expect(url.hasPrefix("https://crm.example.com/attachments/") && url.hasSuffix("/blue%20print.pdf"))
+        // The file's name stays in the text, not in the URL.
+        #expect(url.hasPrefix("https://crm.example.com/attachments/") && url.hasSuffix("/attachment-1.pdf"))
         let parts = url.split(separator: "/").suffix(4).map(String.init)
         let origin = sms.attachmentOrigins[0]
         #expect(links.verifyAttachment(token: parts[0], position: parts[1], expires: parts[2], at: now)! == (origin.communicationID, 0))

@@ -254,6 +254,19 @@ def test_a_numbered_text_reply_is_a_selection_by_number(start, meta, ids):
     assert note["intent"] == "selection" and note["selection"] == {"number": 2}, note
 
 
+def test_a_template_quick_reply_keeps_its_meaning_and_carries_its_payload(start, meta, ids):
+    """A quick-reply button of an approved template is the client's words: "Yes, confirm" is a
+    confirmation (the payload rides along as the selection), and a "STOP" button opts the client out."""
+    sidecar, base, _ = with_open_window(start, meta, ids)
+    wamid = meta.messages()[0]["wamid"]
+    note = client_writes(sidecar, base, client_message("button", {"text": "Yes, confirm", "payload": "confirm-venue"}, {"id": wamid}))
+    assert note["intent"] == "confirmation" and note["selection"] == {"id": "confirm-venue", "title": "Yes, confirm"}, note
+    post_meta(base, meta_payload(messages=[client_message("button", {"text": "STOP", "payload": "unsubscribe"}, {"id": wamid})]))
+    sidecar.wait_for_notifications(lambda ns: any(n["method"] == "client.opted_out" for n in ns))
+    [opted_out] = [n["params"] for n in sidecar.notifications if n["method"] == "client.opted_out"]
+    assert opted_out["client_id"] == ids["client_id"] and opted_out["channel"] == "whatsapp", opted_out
+
+
 # Attachments on WhatsApp
 
 
@@ -290,8 +303,11 @@ def test_an_image_inside_the_window_is_sent_as_an_image_with_a_caption(start, me
 @pytest.mark.parametrize("filename, content_type, data, kind", [
     ("budget.pdf", "application/pdf", PDF, "document"), ("seating.png", "image/png", PNG, "image"),
 ], ids=["pdf", "png"])
-def test_outside_the_window_an_attachment_rides_in_the_templates_header(start, meta, ids, filename, content_type, data, kind):
-    sidecar = start(env=meta.env())
+def test_outside_the_window_an_attachment_rides_in_the_templates_header(start, meta, ids, workdir, filename, content_type, data, kind):
+    policy = workdir / "policy.json"
+    policy.write_text(json.dumps({"whatsapp_templates": {"budget_summary": {
+        "name": "budget_summary", "parameters": ["client_name", "event_type", "total_cost"], "header": kind}}}))
+    sidecar = start(env={**meta.env(), "POLICY_FILE": str(policy)})
     sent(sidecar, whatsapp_params(ids, "budget_summary", BUDGET_CONTEXT, attachments=[attachment(filename, content_type, data)]))
     [upload] = meta.uploads()
     assert upload["sha256"] == hashlib.sha256(data).hexdigest() and upload["type"] == content_type
@@ -306,16 +322,34 @@ def test_outside_the_window_an_attachment_rides_in_the_templates_header(start, m
     assert [p["text"] for p in body["parameters"]] == ["Priya", "wedding", "₹9,50,000"]
 
 
+def test_outside_the_window_a_file_the_template_cannot_carry_goes_by_the_next_channel(start, meta, smtp, certificate, ids):
+    """The seed's welcome template has no media header: WhatsApp (first for a high-urgency welcome)
+    refuses before uploading anything, and email carries the message with its file rather than
+    WhatsApp without it."""
+    sidecar = start(env={**meta.env(), **smtp.env(certificate[0])})
+    params = whatsapp_params(ids, "welcome", {"client_name": "Priya"}, attachments=[attachment("plan.pdf", "application/pdf", PDF)])
+    params["recipient"] = {"whatsapp": CLIENT_WHATSAPP, "email": "priya@example.com"}
+    result = sidecar.result("communicate", params)
+    assert result["status"] == "sent" and result["channel_used"] == "email", result
+    assert result["attempts"][0]["channel"] == "whatsapp" and "template" in result["attempts"][0]["error"], result["attempts"]
+    assert meta.uploads() == [] and meta.messages() == []
+
+
 def test_two_attachments_make_two_uploads_and_two_messages_with_one_caption(start, meta, ids):
+    """The message's own message goes last (its acceptance is the attempt's), so the last file
+    carries the caption."""
     sidecar, _, before = with_open_window(start, meta, ids)
     files = [attachment("budget.pdf", "application/pdf", PDF), attachment("seating.png", "image/png", PNG)]
-    sent(sidecar, whatsapp_params(ids, "budget_summary", BUDGET_CONTEXT, attachments=files))
+    result = sent(sidecar, whatsapp_params(ids, "budget_summary", BUDGET_CONTEXT, attachments=files))
     uploads = {u["sha256"]: u for u in meta.uploads()}
     assert set(uploads) == {hashlib.sha256(PDF).hexdigest(), hashlib.sha256(PNG).hexdigest()}
-    document, image = (m["json"] for m in meta.messages()[before:])
-    assert document["type"] == "document" and document["document"]["id"] == uploads[hashlib.sha256(PDF).hexdigest()]["id"]
-    assert document["document"]["caption"] == preview(sidecar, "budget_summary", "whatsapp", BUDGET_CONTEXT)["text"][:1024]
-    assert image["type"] == "image" and image["image"] == {"id": uploads[hashlib.sha256(PNG).hexdigest()]["id"]}
+    document, image = meta.messages()[before:]
+    assert document["json"]["type"] == "document"
+    assert document["json"]["document"] == {"id": uploads[hashlib.sha256(PDF).hexdigest()]["id"], "filename": "budget.pdf"}
+    caption = preview(sidecar, "budget_summary", "whatsapp", BUDGET_CONTEXT)["text"][:1024]
+    assert image["json"]["type"] == "image"
+    assert image["json"]["image"] == {"id": uploads[hashlib.sha256(PNG).hexdigest()]["id"], "caption": caption}
+    assert result["attempts"][-1]["provider_message_id"] == image["wamid"], result["attempts"]
 
 
 @pytest.mark.parametrize("file", [

@@ -58,11 +58,13 @@ package final class EmailLinks: Sendable {
     }
 
     /// A link to a communication's attachment (the one at `position`), for channels that cannot carry
-    /// the file (SMS), valid until `expiresAt`. The token signs the position and the expiry; the file
-    /// name at the end is only for the reader.
+    /// the file (SMS), valid until `expiresAt`. The token signs the position and the expiry. The last
+    /// segment only gives the link a file type (`attachment-1.pdf`): the file's own name is the
+    /// client's data, and URLs end up in provider and proxy logs.
     package func attachmentURL(for communicationID: UUID, position: Int, filename: String, expiresAt: Date) -> String {
         let expires = Int64(expiresAt.timeIntervalSince1970.rounded(.up))
-        let name = filename.addingPercentEncoding(withAllowedCharacters: Self.queryValue) ?? "file"
+        let suffix = filename.split(separator: ".").last.map { String($0).lowercased() } ?? ""
+        let name = "attachment-\(position + 1)" + (suffix.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } && !suffix.isEmpty ? ".\(suffix)" : "")
         let token = token(.attachment, for: communicationID, target: "\(position):\(expires)")
         return "\(baseURL)/attachments/\(token)/\(position)/\(expires)/\(name)"
     }

@@ -9,15 +9,19 @@ package struct InboundMessage: Sendable, Equatable {
     package var text: String
     package var providerMessageID: String
     package var at: Date
-    /// A tapped list row or reply button: what was chosen, as we offered it.
+    /// A tapped row of our list or one of our reply buttons: what was chosen, as we offered it. The
+    /// message is a choice, whatever its title says.
     package var selection: Selection?
+    /// A tapped quick-reply button of an approved template (its payload as the id): the text keeps
+    /// its meaning, so an "Unsubscribe" button still opts the client out.
+    package var quickReply: Selection?
     /// The provider's id of the message of ours this one answers (WhatsApp's `context.id`), when the
     /// client replied to a particular message.
     package var inReplyTo: String?
 
     package init(
         channel: Channel, from: String, text: String, providerMessageID: String, at: Date, selection: Selection? = nil,
-        inReplyTo: String? = nil
+        quickReply: Selection? = nil, inReplyTo: String? = nil
     ) {
         self.channel = channel
         self.from = from
@@ -25,6 +29,7 @@ package struct InboundMessage: Sendable, Equatable {
         self.providerMessageID = providerMessageID
         self.at = at
         self.selection = selection
+        self.quickReply = quickReply
         self.inReplyTo = inReplyTo
     }
 }

@@ -15,8 +15,8 @@ package struct ChoiceOption: Sendable, Equatable {
     }
 
     /// The options a message offers: the context's `options` (`[{id, title, description}]`), or for
-    /// `vendor_options` without them, one per `vendor_combinations` entry (its `id`, or its number
-    /// from 1, its `name` and `total_cost`). Entries without a title are left out.
+    /// `vendor_options` without them, one per `vendor_combinations` entry with a `name` (its `id`, or
+    /// its number from 1, its `name` and `total_cost`). Entries without a title are left out.
     package static func options(in context: [String: JSONValue], for type: MessageType) -> [ChoiceOption] {
         if case .array(let given)? = context["options"] {
             return given.enumerated().compactMap { index, value in
@@ -27,12 +27,18 @@ package struct ChoiceOption: Sendable, Equatable {
             }
         }
         guard type == .vendorOptions, case .array(let combinations)? = context["vendor_combinations"] else { return [] }
-        return combinations.enumerated().compactMap { index, value in
+        var derived = combinations.compactMap { value -> ChoiceOption? in
             guard case .object(let fields) = value, let name = fields["name"]?.displayText, !name.isEmpty else { return nil }
-            let id = fields["id"]?.displayText ?? ""
             let cost = fields["total_cost"]?.displayText ?? ""
-            return ChoiceOption(id: id.isEmpty ? "\(index + 1)" : id, title: name, description: cost.isEmpty ? nil : cost)
+            return ChoiceOption(id: fields["id"]?.displayText ?? "", title: name, description: cost.isEmpty ? nil : cost)
         }
+        // The combinations' own ids only when every one can come back from a tap (unique, 1 to 200
+        // characters, as intake holds `options` to); else all are numbered, as the text numbers them.
+        let ids = derived.map(\.id)
+        if Set(ids).count != ids.count || ids.contains(where: { $0.isEmpty || $0.count > 200 || $0.contains(where: \.isNewline) }) {
+            for index in derived.indices { derived[index].id = "\(index + 1)" }
+        }
+        return derived
     }
 
     /// `text` in at most `limit` characters: cut at the last word boundary that fits (unless that

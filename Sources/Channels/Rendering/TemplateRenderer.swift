@@ -74,11 +74,12 @@ package struct TemplateRenderer: Sendable {
         // The choices, numbered for the templates (`{{#options}}{{number}}. {{title}}{{/options}}`),
         // whether the context gave them or they come from the vendor combinations.
         let options = ChoiceOption.options(in: context, for: type)
+        // Set even when absent: Mustache looks a missing name up the enclosing context, so an option
+        // without a description would show the context's own `description`.
         values["options"] = options.isEmpty ? nil : options.enumerated().map { index, option -> [String: Any] in
-            var fields: [String: Any] = ["number": index + 1, "id": option.id, "title": option.title]
-            fields["description"] = option.description
-            return fields
+            ["number": index + 1, "id": option.id, "title": option.title, "description": option.description ?? false]
         }
+        values["interactive"] = false
         func missing(_ parsed: Parsed...) -> [String] {
             var names: [String] = []
             for name in parsed.flatMap(\.variables) where !names.contains(name) {

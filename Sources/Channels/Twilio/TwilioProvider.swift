@@ -58,10 +58,12 @@ package struct TwilioProvider: ChannelProvider {
                 }
             }
             if !lines.isEmpty {
-                // The links must arrive whole; the text gives way if both do not fit.
+                // The links must arrive whole; the text gives way, on a word boundary, if both do not
+                // fit in Twilio's 1,600 characters. (Links alone over that are refused by Twilio, 21617.)
                 let links = lines.joined(separator: "\n")
                 let room = Self.maxBody - links.count - 2
-                body = (room > 0 ? String(body.prefix(room)) : "") + "\n\n" + links
+                if body.count > room { body = room > 0 ? ChoiceOption.shortened(body, to: room) : "" }
+                body = body.isEmpty ? links : body + "\n\n" + links
             }
         }
         var fields = [("To", message.to), ("Body", body)]

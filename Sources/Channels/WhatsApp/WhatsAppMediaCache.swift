@@ -6,6 +6,10 @@ import Synchronization
 /// Media ids the Cloud API gave for uploaded attachments, so a retry, a fallback back to WhatsApp or
 /// the same file sent to many clients uploads it once. Meta keeps uploaded media for 30 days; an id
 /// is used for a day less, so it never expires between our check and Meta's.
+///
+/// It also remembers which files went to which communication, so an attempt that failed after some
+/// of its files were accepted does not send them again when it is retried here. (Another sidecar,
+/// or this one after a restart, would: those duplicates are the at-least-once price.)
 package final class WhatsAppMediaCache: Sendable {
     private struct Entry {
         var id: String
@@ -15,6 +19,7 @@ package final class WhatsAppMediaCache: Sendable {
     static let lifetime: TimeInterval = 29 * 24 * 3600
     private let capacity: Int
     private let entries = Mutex<[Data: Entry]>([:])
+    private let sent = Mutex<[String]>([])
 
     package init(capacity: Int = 1024) {
         self.capacity = capacity
@@ -50,6 +55,23 @@ package final class WhatsAppMediaCache: Sendable {
                 }
             }
             entries[key] = Entry(id: id, expiresAt: now.addingTimeInterval(Self.lifetime))
+        }
+    }
+
+    func forget(_ attachment: Attachment) {
+        let key = Self.key(of: attachment)
+        _ = entries.withLock { $0.removeValue(forKey: key) }
+    }
+
+    func wasSent(_ key: String) -> Bool {
+        sent.withLock { $0.contains(key) }
+    }
+
+    /// The last `capacity` files sent: enough for the retries in progress.
+    func rememberSent(_ key: String) {
+        sent.withLock { sent in
+            sent.append(key)
+            if sent.count > capacity { sent.removeFirst(sent.count - capacity) }
         }
     }
 }

@@ -85,11 +85,10 @@ package struct WhatsAppNotification: Decodable, Sendable {
                 let text = message.text?.body ?? message.button?.text ?? reply?.title ?? ""
                 // A tapped row or button names the option by the id we gave it; a template's quick
                 // reply by its payload.
-                let selection = reply?.id.map { Selection(id: $0, title: reply?.title) }
-                    ?? message.button?.payload.map { Selection(id: $0, title: message.button?.text) }
                 events.append(.inbound(InboundMessage(
                     channel: .whatsapp, from: from.hasPrefix("+") ? from : "+" + from, text: text, providerMessageID: id,
-                    at: Self.date(message.timestamp) ?? now, selection: selection, inReplyTo: message.context?.id
+                    at: Self.date(message.timestamp) ?? now, selection: reply?.id.map { Selection(id: $0, title: reply?.title) },
+                    quickReply: message.button?.payload.map { Selection(id: $0, title: message.button?.text) }, inReplyTo: message.context?.id
                 )))
             }
         }

@@ -1,18 +1,24 @@
 package import CRMModel
 package import Foundation
 
-/// What one outbound message becomes at the Cloud API: the messages to post, in order, and which of
-/// them is the message's own, whose `wamid` its receipts and the client's replies will name.
+/// What one outbound message becomes at the Cloud API: the messages to post, in order, the last of
+/// them the message's own, whose `wamid` its receipts and the client's replies will name.
+///
+/// The message's own goes last so that its acceptance is the attempt's success: were it first, a
+/// file refused after it would fail an attempt whose text the client already has, and the retry
+/// would send the text again.
 ///
 /// - Outside the 24-hour window only an approved template may go: the message type's, its body
-///   filled from the context, the first attachment in its header (a template has one header).
+///   filled from the context, a file in its header when the template has one of that kind (a
+///   template has one header). A file it cannot carry is refused (`template_header`), so the next
+///   channel takes the message rather than WhatsApp sending it without.
 /// - Inside it, options go as an interactive list (`vendor_options`, up to 10) or reply buttons
-///   (`selection_confirmation`, up to 3), after the attachments; otherwise the text goes as the first
-///   attachment's caption when it fits, or as a text message before them.
+///   (`selection_confirmation`, up to 3), after the files; otherwise the text goes as the last
+///   file's caption when it fits, or as a text message after them.
 package struct WhatsAppPayload: Sendable, Equatable {
     package var messages: [WhatsAppOutgoing]
-    /// The index in `messages` of the message's own.
-    package var primary: Int
+    /// The index in `messages` of the message's own: the last.
+    package var primary: Int { messages.count - 1 }
 
     /// Meta's limits (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages).
     static let maxTextLength = 4096
@@ -38,7 +44,6 @@ package struct WhatsAppPayload: Sendable, Equatable {
         }
         guard message.replyWindowOpen else {
             messages = [try Self.template(for: message, templates: templates, to: to, header: media.first)]
-            primary = 0
             return
         }
         let files = media.map { Self.mediaMessage(to: to, $0.kind, $0.media) }
@@ -46,21 +51,40 @@ package struct WhatsAppPayload: Sendable, Equatable {
             var outgoing = WhatsAppOutgoing(to: to, type: "interactive")
             outgoing.interactive = interactive
             messages = files + [outgoing]
-            primary = files.count
             return
         }
         let body = String(message.content.text.prefix(Self.maxTextLength))
         if !files.isEmpty, body.count <= Self.maxCaptionLength {
             var captioned = media
-            captioned[0].media.caption = body.isEmpty ? nil : body
+            captioned[captioned.count - 1].media.caption = body.isEmpty ? nil : body
             messages = captioned.map { Self.mediaMessage(to: to, $0.kind, $0.media) }
-            primary = 0
             return
         }
         var text = WhatsAppOutgoing(to: to, type: "text")
         text.text = .init(previewURL: body.contains("https://"), body: body)
-        messages = [text] + files
-        primary = 0
+        messages = files + [text]
+    }
+
+    /// The template the message goes as outside the window: the type's, when there is one and the
+    /// message's files (at most one) fit its header. Checked before anything is uploaded.
+    package static func approvedTemplate(
+        for message: OutboundMessage, templates: [MessageType: WhatsAppTemplate]
+    ) throws(ProviderError) -> WhatsAppTemplate {
+        guard let template = templates[message.messageType] else {
+            throw ProviderError(
+                "outside the 24-hour window WhatsApp needs an approved template, and the policy names none for \(message.messageType.rawValue)",
+                answer: .notSent, providerCode: "no_template"
+            )
+        }
+        let kinds = message.attachments.map { WhatsAppMedia.kind(of: $0.contentType) }
+        guard kinds.count <= 1, kinds.first.map({ $0 != nil && $0 == template.header }) ?? true else {
+            let header = template.header.map { "a \($0.rawValue) header" } ?? "no header"
+            throw ProviderError(
+                "outside the 24-hour window only the template goes, and \(template.name) has \(header) for the message's \(kinds.count) file(s)",
+                answer: .notSent, providerCode: "template_header"
+            )
+        }
+        return template
     }
 
     static func mediaMessage(to: String, _ kind: WhatsAppMedia, _ media: WhatsAppOutgoing.Media) -> WhatsAppOutgoing {
@@ -76,12 +100,7 @@ package struct WhatsAppPayload: Sendable, Equatable {
     static func template(
         for message: OutboundMessage, templates: [MessageType: WhatsAppTemplate], to: String, header: (kind: WhatsAppMedia, media: WhatsAppOutgoing.Media)?
     ) throws(ProviderError) -> WhatsAppOutgoing {
-        guard let template = templates[message.messageType] else {
-            throw ProviderError(
-                "outside the 24-hour window WhatsApp needs an approved template, and the policy names none for \(message.messageType.rawValue)",
-                answer: .notSent, providerCode: "no_template"
-            )
-        }
+        let template = try approvedTemplate(for: message, templates: templates)
         var components: [WhatsAppOutgoing.Template.Component] = []
         if let header {
             var parameter = WhatsAppOutgoing.Parameter(type: header.kind.rawValue)

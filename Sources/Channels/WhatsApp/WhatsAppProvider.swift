@@ -32,22 +32,30 @@ package struct WhatsAppProvider: ChannelProvider {
     }
 
     package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
-        // Outside the window only the template's header can carry a file: the first.
-        let files = message.replyWindowOpen ? message.attachments : Array(message.attachments.prefix(1))
+        if !message.replyWindowOpen {
+            _ = try WhatsAppPayload.approvedTemplate(for: message, templates: settings.templates)
+        }
         var ids: [String] = []
-        for file in files {
+        for file in message.attachments {
             ids.append(try await upload(file))
         }
         let payload = try WhatsAppPayload(message, templates: settings.templates, mediaIDs: ids)
-        var primary: String?
-        for (index, body) in try payload.encoded().enumerated() {
-            let id = try await post(body)
-            if index == payload.primary { primary = id }
+        let bodies = try payload.encoded()
+        do {
+            for (part, body) in zip(payload.messages, bodies).dropLast() {
+                // A file this sidecar already delivered for the communication (an earlier attempt
+                // failed after it) is not sent again.
+                let key = "\(message.communicationID)|\(part.document?.id ?? part.image?.id ?? "")"
+                if media.wasSent(key) { continue }
+                _ = try await post(body)
+                media.rememberSent(key)
+            }
+            return ProviderReceipt(providerMessageID: try await post(bodies[payload.primary]))
+        } catch {
+            // Meta no longer knows an uploaded file (131053, media upload error): upload afresh next time.
+            if error.providerCode == "131053" { message.attachments.forEach(media.forget) }
+            throw error
         }
-        guard let primary else {
-            throw ProviderError("the WhatsApp message had nothing to send", answer: .notSent, providerCode: "empty")
-        }
-        return ProviderReceipt(providerMessageID: primary)
     }
 
     /// One message posted; its `wamid`.

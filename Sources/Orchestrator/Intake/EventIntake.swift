@@ -100,11 +100,14 @@ package struct EventIntake: Sendable {
             try await store.noteInbound(from: client, on: message.channel, at: message.at)
         }
         var answered: UUID?
+        var client = clients.first
         if let inReplyTo = message.inReplyTo, let id = try await store.communicationID(providerMessageID: inReplyTo),
             let communication = try await store.communication(id: id), clients.contains(communication.clientID)
         {
+            // Two clients may share a number: the one whose message was answered is the one writing.
             answered = id
-        } else if let client = clients.first {
+            client = communication.clientID
+        } else if let client {
             answered = try await store.communications(matching: CommunicationQuery(clientID: client, limit: 1)).items.first?.id
         }
         if message.selection == nil, let keyword = ConsentKeyword(message: message.text) {
@@ -117,9 +120,9 @@ package struct EventIntake: Sendable {
         }
         let intent = ReplyIntent.classify(message.text)
         let reply = InboundReply(
-            clientID: clients.first, communicationID: answered, channel: message.channel, from: message.from, text: message.text,
+            clientID: client, communicationID: answered, channel: message.channel, from: message.from, text: message.text,
             intent: message.selection == nil ? intent.kind.rawValue : ReplyIntent.Kind.selection.rawValue,
-            selection: message.selection ?? intent.selection.map { Selection(number: $0) }, at: message.at
+            selection: message.selection ?? message.quickReply ?? intent.selection.map { Selection(number: $0) }, at: message.at
         )
         // Stored (and logged) before the webhook is answered: a reply that comes while no workflow
         // listens is listed later. A provider's retry of the same message is stored and announced once.

@@ -531,9 +531,11 @@ class OptOut(TypedDict):
 
 
 class InboundMessageSelection(TypedDict, total=False):
-    """What was chosen, with intent selection: a tapped WhatsApp list row or reply button as {id,
-    title} (the option's id and title as sent), or an option's number typed as text
-    ({number}). It was the number alone before; events logged then read as {number}.
+    """What was chosen: a tapped row of our WhatsApp list or one of our reply buttons as {id,
+    title} (the option's id and title as sent; intent selection), an option's number typed as
+    text as {number} (intent selection), or a tapped quick-reply button of an approved
+    template as {id: its payload, title: its text}, with the intent its text has. It was the
+    number alone before; events logged then read as {number}.
     """
     id: str
     title: str
@@ -562,9 +564,11 @@ _InboundMessageOptional = TypedDict(
         # The communication the message answers: the one the client replied to (WhatsApp tells
         # which), else the client's latest, when there is one.
         "communication_id": Uuid,
-        # What was chosen, with intent selection: a tapped WhatsApp list row or reply button as {id,
-        # title} (the option's id and title as sent), or an option's number typed as text
-        # ({number}). It was the number alone before; events logged then read as {number}.
+        # What was chosen: a tapped row of our WhatsApp list or one of our reply buttons as {id,
+        # title} (the option's id and title as sent; intent selection), an option's number typed as
+        # text as {number} (intent selection), or a tapped quick-reply button of an approved
+        # template as {id: its payload, title: its text}, with the intent its text has. It was the
+        # number alone before; events logged then read as {number}.
         "selection": InboundMessageSelection,
     },
     total=False,
