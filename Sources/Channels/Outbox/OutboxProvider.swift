@@ -60,6 +60,8 @@ private struct OutboxTextMessage: Encodable {
     let to: String
     let body: String
     let segments: Int
+    /// The names of the files the message carries (an SMS as links, WhatsApp as uploads); absent without.
+    let attachments: [String]?
     let createdAt: Date
 
     init(message: OutboundMessage) {
@@ -68,12 +70,13 @@ private struct OutboxTextMessage: Encodable {
         to = message.to
         body = message.content.text
         segments = SMSSegments.count(for: message.content.text)
+        attachments = message.attachments.isEmpty ? nil : message.attachments.map(\.filename)
         createdAt = Date()
     }
 
     enum CodingKeys: String, CodingKey {
         case communicationID = "communication_id"
-        case channel, to, body, segments
+        case channel, to, body, segments, attachments
         case createdAt = "created_at"
     }
 }
