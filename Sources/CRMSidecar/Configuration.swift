@@ -21,6 +21,9 @@ struct Configuration {
     var logLevel: Logger.Level
     var maxLineBytes: Int
     var maxInFlight: Int
+    /// WHEN_MAX_IN_FLIGHT=wait: at the limit, stop reading stdin until a request finishes, instead of
+    /// answering -32005.
+    var waitWhenFull: Bool
     /// Parsed at once, so a malformed key stops the start-up with the variable named; never logged.
     var encryptionKey: MasterKey?
     /// DB_ENCRYPTION_KEY_PREVIOUS: the key being rotated away from; data under either reads.
@@ -72,6 +75,7 @@ struct Configuration {
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default: info)"),
         ("MAX_LINE_BYTES", "the longest request line accepted, in bytes (default: 1048576)"),
         ("MAX_IN_FLIGHT", "how many requests may run at once before -32005 (default: 64)"),
+        ("WHEN_MAX_IN_FLIGHT", "refuse (answer -32005, the default) or wait (stop reading stdin until a request finishes: for clients that pipe many requests at once)"),
         ("DB_ENCRYPTION_KEY", "the master key for contact details and message content at rest: 32 bytes in base64 (openssl rand -base64 32) or a passphrase of 32+ characters. Required with PostgreSQL; with SQLite, a key is generated into <database>.key (0600) when unset"),
         ("DB_ENCRYPTION_KEY_PREVIOUS", "during a key rotation, the key being replaced: data under either key reads, everything new is under DB_ENCRYPTION_KEY; see `crm-sidecar rotate-key`"),
         ("WORK_LEASE_SECONDS", "how long a sidecar holds a claimed send before others may take it over; must outlast a provider call (default: 60)"),
@@ -145,6 +149,11 @@ struct Configuration {
         self.logLevel = logLevel
         maxLineBytes = try integer("MAX_LINE_BYTES", default: 1 << 20, range: 1024...(64 << 20))
         maxInFlight = try integer("MAX_IN_FLIGHT", default: 64, range: 1...10_000)
+        switch value("WHEN_MAX_IN_FLIGHT")?.lowercased() {
+        case nil, "refuse": waitWhenFull = false
+        case "wait": waitWhenFull = true
+        default: throw Problem(variable: "WHEN_MAX_IN_FLIGHT", reason: "must be refuse or wait")
+        }
         leaseDuration = .seconds(try integer("WORK_LEASE_SECONDS", default: 60, range: 2...3600))
         shutdownGrace = .seconds(try integer("SHUTDOWN_GRACE_SECONDS", default: 10, range: 1...3600))
         sendConcurrency = try integer("SEND_CONCURRENCY", default: 8, range: 1...256)

@@ -80,7 +80,9 @@ struct Serve: AsyncParsableCommand {
                 version: CRMSidecar.version, startedAt: Date()
             ),
             notifications: notifications,
-            limits: RPCServer.Limits(maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight),
+            limits: RPCServer.Limits(
+                maxLineLength: configuration.maxLineBytes, maxInFlight: configuration.maxInFlight, waitWhenFull: configuration.waitWhenFull
+            ),
             shutdownGrace: configuration.shutdownGrace,
             finishStartedWork: { limit in await sendLoop.finishStartedWork(within: limit) },
             logger: logger

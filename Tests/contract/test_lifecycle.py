@@ -69,6 +69,19 @@ def test_over_the_in_flight_limit_requests_get_32005_and_nothing_is_done_for_the
     assert process.stop() == 0 and not process.violations
 
 
+def test_with_when_max_in_flight_wait_a_piped_burst_is_all_answered(start, ids):
+    """WHEN_MAX_IN_FLIGHT=wait: at the limit the sidecar stops reading stdin instead of refusing, so a
+    client that writes many requests at once (a pipe from a file) gets every one answered."""
+    process = start(env={"MAX_IN_FLIGHT": "2", "WHEN_MAX_IN_FLIGHT": "wait"})
+    for i in range(300):
+        process.send({"jsonrpc": "2.0", "id": i, "method": "communicate" if i % 10 else "health",
+                      "params": {**communicate_params(ids), "wait": False} if i % 10 else {}})
+    answers = [process.response(i, timeout=60) for i in range(300)]
+    assert sorted(a["id"] for a in answers) == list(range(300))
+    assert [a for a in answers if "error" in a] == []
+    assert process.stop() == 0 and not process.violations
+
+
 def test_requests_run_concurrently(start, workdir, ids):
     """A batch of slow and fast requests: all answered, each with its own id."""
     process = start()

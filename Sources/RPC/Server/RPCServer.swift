@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Each line is read, parsed and answered on its own task, so a slow send never holds up a
 /// `health`; at most `maxInFlight` requests run at once, and one over that is refused with -32005
-/// before anything is done for it.
+/// before anything is done for it, or, with `waitWhenFull`, not read until one finishes: the pipe
+/// fills and the client's writes wait, so a client piping thousands of requests gets every answer.
 ///
 /// Every request it reads gets exactly one response, however the sidecar stops:
 /// - At end of input it lets what is in flight finish, then waits (at most `shutdownGrace`) for the
@@ -20,12 +21,22 @@ package final class RPCServer: Sendable {
         package var maxLineLength: Int
         package var maxInFlight: Int
         package var maxDepth: Int
+        /// At the limit, stop reading instead of refusing (WHEN_MAX_IN_FLIGHT=wait).
+        package var waitWhenFull: Bool
 
-        package init(maxLineLength: Int = 1 << 20, maxInFlight: Int = 64, maxDepth: Int = 64) {
+        package init(maxLineLength: Int = 1 << 20, maxInFlight: Int = 64, maxDepth: Int = 64, waitWhenFull: Bool = false) {
             self.maxLineLength = maxLineLength
             self.maxInFlight = maxInFlight
             self.maxDepth = maxDepth
+            self.waitWhenFull = waitWhenFull
         }
+    }
+
+    /// The requests running, and the reader waiting for one of them to finish (WHEN_MAX_IN_FLIGHT=wait):
+    /// one lock, so a finish cannot slip between the reader's look and its wait.
+    private struct Running {
+        var count = 0
+        var reader: CheckedContinuation<Void, Never>?
     }
 
     private let methods: MethodTable
@@ -36,7 +47,7 @@ package final class RPCServer: Sendable {
     private let shutdownGrace: Duration
     private let finishStartedWork: @Sendable (Duration) async -> Void
     private let logger: Logger
-    private let inFlight = Mutex(0)
+    private let inFlight = Mutex(Running())
     /// Set when a graceful shutdown begins: what is read from then on is refused (-32006); what was
     /// read before is answered as usual.
     private let stopping = Mutex(false)
@@ -73,6 +84,7 @@ package final class RPCServer: Sendable {
                 await withGracefulShutdownHandler {
                     do {
                         for try await frame in inbound {
+                            if limits.waitWhenFull { await roomToRun() }
                             accept(frame, output: output, group: &group)
                         }
                     } catch {
@@ -151,11 +163,33 @@ package final class RPCServer: Sendable {
 
     /// Takes up to `count` places among the requests in flight; returns how many it got.
     private func admit(count: Int) -> Int {
-        inFlight.withLock { current in
-            let granted = max(0, min(count, limits.maxInFlight - current))
-            current += granted
+        inFlight.withLock { running in
+            let granted = max(0, min(count, limits.maxInFlight - running.count))
+            running.count += granted
             return granted
         }
+    }
+
+    /// Returns once a request may run: at once below the limit, else when one finishes. Only the
+    /// reader admits, so the place stays free until it takes it.
+    private func roomToRun() async {
+        await withCheckedContinuation { (reader: CheckedContinuation<Void, Never>) in
+            let free = inFlight.withLock { running in
+                if running.count < limits.maxInFlight { return true }
+                running.reader = reader
+                return false
+            }
+            if free { reader.resume() }
+        }
+    }
+
+    private func finished() {
+        let reader = inFlight.withLock { running in
+            running.count -= 1
+            defer { running.reader = nil }
+            return running.reader
+        }
+        reader?.resume()
     }
 
     /// - Parameter refused: the request was read after a graceful shutdown began: it is answered -32006.
@@ -171,7 +205,7 @@ package final class RPCServer: Sendable {
             logger.warning("request refused: too many in flight", metadata: ["rpc.method": "\(request.method)"])
             return request.id.map { .error(.overloaded(limit: limits.maxInFlight), id: $0) }
         }
-        defer { inFlight.withLock { $0 -= 1 } }
+        defer { finished() }
         if refused {
             return request.id.map { .error(.shuttingDown, id: $0) }
         }
