@@ -115,22 +115,27 @@ struct RichMessageTests {
         #expect(document["id"] as? String == "111" && document["filename"] as? String == "blueprint.pdf" && document["caption"] == nil)
         #expect(((inside[1]["image"] as? [String: Any])?["caption"] as? String)?.contains("Priya") == true)
 
+        var headed = WhatsAppTemplate.seed
+        headed[.blueprintDelivery]?.header = .document
         let outside = try json(WhatsAppPayload(
-            message(.blueprintDelivery, window: false, context: context, attachments: [pdf]), templates: WhatsAppTemplate.seed, mediaIDs: ["111"]
+            message(.blueprintDelivery, window: false, context: context, attachments: [pdf]), templates: headed, mediaIDs: ["111"]
         ))
         let components = try #require((outside[0]["template"] as? [String: Any])?["components"] as? [[String: Any]])
         #expect(components.map { $0["type"] as? String } == ["header", "body"])
         let header = try #require((components[0]["parameters"] as? [[String: Any]])?.first)
         #expect(header["type"] as? String == "document" && (header["document"] as? [String: Any])?["id"] as? String == "111")
 
-        // A file the template's header cannot take, or more than one, is refused before any upload:
-        // the next channel carries the message whole.
-        for files in [[png], [pdf, pdf]] {
+        // A file the template's header cannot take, more than one, none for a header, or one for a
+        // template without a header, is refused before any upload: the next channel carries the message.
+        for (files, templates) in [([png], headed), ([pdf, pdf], headed), ([], headed), ([pdf], WhatsAppTemplate.seed)] {
             #expect {
                 try WhatsAppPayload.approvedTemplate(
-                    for: message(.blueprintDelivery, window: false, context: context, attachments: files), templates: WhatsAppTemplate.seed
+                    for: message(.blueprintDelivery, window: false, context: context, attachments: files), templates: templates
                 )
             } throws: { ($0 as? ProviderError)?.providerCode == "template_header" }
+        }
+        #expect(throws: Never.self) {
+            try WhatsAppPayload.approvedTemplate(for: message(.blueprintDelivery, window: false, context: context), templates: WhatsAppTemplate.seed)
         }
 
         // A text too long for a caption goes on its own, after the files.

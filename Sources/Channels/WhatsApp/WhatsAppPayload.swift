@@ -66,7 +66,8 @@ package struct WhatsAppPayload: Sendable, Equatable {
     }
 
     /// The template the message goes as outside the window: the type's, when there is one and the
-    /// message's files (at most one) fit its header. Checked before anything is uploaded.
+    /// message's files fit its header: one of its kind when it has one, none when it has not.
+    /// Checked before anything is uploaded.
     package static func approvedTemplate(
         for message: OutboundMessage, templates: [MessageType: WhatsAppTemplate]
     ) throws(ProviderError) -> WhatsAppTemplate {
@@ -76,8 +77,10 @@ package struct WhatsAppPayload: Sendable, Equatable {
                 answer: .notSent, providerCode: "no_template"
             )
         }
+        // One file exactly when the template has a header (Meta refuses a header template without
+        // its parameter), none when it has not.
         let kinds = message.attachments.map { WhatsAppMedia.kind(of: $0.contentType) }
-        guard kinds.count <= 1, kinds.first.map({ $0 != nil && $0 == template.header }) ?? true else {
+        guard kinds.count == (template.header == nil ? 0 : 1), kinds.allSatisfy({ $0 == template.header }) else {
             let header = template.header.map { "a \($0.rawValue) header" } ?? "no header"
             throw ProviderError(
                 "outside the 24-hour window only the template goes, and \(template.name) has \(header) for the message's \(kinds.count) file(s)",

@@ -26,8 +26,7 @@ package struct WhatsAppTemplate: Sendable, Equatable {
         .budgetSummary: WhatsAppTemplate(name: "budget_summary", parameters: ["client_name", "event_type", "total_cost"]),
         .vendorOptions: WhatsAppTemplate(name: "vendor_options", parameters: ["client_name", "event_type"]),
         .selectionConfirmation: WhatsAppTemplate(name: "selection_confirmation", parameters: ["client_name", "total_cost"]),
-        // The blueprint is a PDF: its template is approved with a document header.
-        .blueprintDelivery: WhatsAppTemplate(name: "blueprint_delivery", parameters: ["client_name", "blueprint_url"], header: .document),
+        .blueprintDelivery: WhatsAppTemplate(name: "blueprint_delivery", parameters: ["client_name", "blueprint_url"]),
         .errorNotification: WhatsAppTemplate(name: "error_notification", parameters: ["client_name", "error_message"]),
         .reminder: WhatsAppTemplate(name: "reminder", parameters: ["client_name", "deadline"]),
     ]
