@@ -6,10 +6,13 @@ package import Logging
 /// The embedded default: one SQLite file in WAL mode, through GRDB.
 ///
 /// Writes go through GRDB's single writer, so the store never races itself; readers run beside it.
+/// Writes that arrive together share one transaction and one commit (`GroupCommit`).
 /// `synchronous` stays at SQLite's FULL: an acknowledged communication survives power loss, not
 /// only a crash of the process.
 package final class SQLiteStore: Store {
     private let pool: DatabasePool
+    /// Every write of the store goes through it: writes arriving together share one commit.
+    private let writes: GroupCommit
     private let cipher: FieldCipher
     /// ENABLE_AUDIT_LOGGING: false keeps only the entries the law needs (`AuditEntry.isRequired`).
     private let auditEverything: Bool
@@ -38,6 +41,7 @@ package final class SQLiteStore: Store {
             throw StoreError(.unavailable, "cannot open SQLite database at \(path): \(Self.describe(error))")
         }
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
+        writes = GroupCommit(pool: pool)
     }
 
     /// Switching a new file to WAL needs a lock the busy timeout does not wait for; another sidecar
@@ -921,7 +925,7 @@ package final class SQLiteStore: Store {
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.write(body)
+            return try await writes.write(body)
         } catch {
             throw Self.storeError(error)
         }
