@@ -24,28 +24,21 @@ struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        var object: [String: Any] = [
-            "ts": ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]),
-            "level": event.level.rawValue,
-            "label": label,
-            "msg": "\(event.message)",
+        var fields: [(String, Logger.Metadata.Value)] = [
+            ("ts", .string(LogLine.timestamp(Date()))),
+            ("level", .string(event.level.rawValue)),
+            ("label", .string(label)),
+            ("msg", .string("\(event.message)")),
         ]
-        for (key, value) in merged where object[key] == nil {
-            object[key] = Self.plain(value)
+        for (key, value) in merged where !Self.reserved.contains(key) {
+            fields.append((key, value))
         }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return
-        }
-        line.append(UInt8(ascii: "\n"))
-        StandardError.write(line)
+        var line = LogLine()
+        line.object(fields)
+        line.newline()
+        StandardError.write(line.bytes)
     }
 
-    private static func plain(_ value: Logger.Metadata.Value) -> Any {
-        switch value {
-        case .string(let string): string
-        case .stringConvertible(let convertible): convertible.description
-        case .array(let values): values.map(plain)
-        case .dictionary(let values): values.mapValues(plain)
-        }
-    }
+    /// The record's own keys, which metadata of the same name does not replace.
+    private static let reserved: Set<String> = ["ts", "level", "label", "msg"]
 }

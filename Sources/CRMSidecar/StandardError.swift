@@ -8,7 +8,7 @@ import Synchronization
 enum StandardError {
     private static let lock = Mutex(())
 
-    static func write(_ bytes: Data) {
+    static func write(_ bytes: some ContiguousBytes) {
         lock.withLock { _ in
             bytes.withUnsafeBytes { buffer in
                 var offset = 0
