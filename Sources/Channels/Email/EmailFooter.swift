@@ -20,15 +20,17 @@ struct EmailFooter {
     func appended(toHTML html: String) -> String {
         guard let postalAddress else { return html }
         let footer = #"<p style="font-size:12px;color:#888888">\#(Self.escapeText(postalAddress))</p>"#
-        if let end = html.range(of: "</body>", options: [.caseInsensitive, .backwards]) {
+        if let end = ASCIIText.lastIndex(ofCaseInsensitive: "</body>", in: html) {
             var result = html
-            result.insert(contentsOf: footer, at: end.lowerBound)
+            result.insert(contentsOf: footer, at: end)
             return result
         }
         return html + footer
     }
 
     static func escapeText(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        ASCIIText.replacing(textEscapes, in: text)
     }
+
+    private static let textEscapes = ASCIIText.Replacements(["&": "&amp;", "<": "&lt;", ">": "&gt;"])
 }

@@ -110,12 +110,14 @@ package final class EmailLinks: Sendable {
     }
 
     private static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        ASCIIText.replacing(toBase64URL, in: data.base64EncodedString())
     }
 
+    private static let toBase64URL = ASCIIText.Replacements(["+": "-", "/": "_", "=": ""])
+    private static let fromBase64URL = ASCIIText.Replacements(["-": "+", "_": "/"])
+
     private static func data(base64URL text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = ASCIIText.replacing(fromBase64URL, in: text)
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         return Data(base64Encoded: base64)
     }

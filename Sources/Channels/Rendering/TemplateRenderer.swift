@@ -70,16 +70,8 @@ package struct TemplateRenderer: Sendable {
     package func render(
         _ type: MessageType, for channel: Channel, context: [String: JSONValue], language: String = "en"
     ) -> RenderedMessage {
-        var values = context.compactMapValues { $0.plainValue }
-        // The choices, numbered for the templates (`{{#options}}{{number}}. {{title}}{{/options}}`),
-        // whether the context gave them or they come from the vendor combinations.
         let options = ChoiceOption.options(in: context, for: type)
-        // Set even when absent: Mustache looks a missing name up the enclosing context, so an option
-        // without a description would show the context's own `description`.
-        values["options"] = options.isEmpty ? nil : options.enumerated().map { index, option -> [String: Any] in
-            ["number": index + 1, "id": option.id, "title": option.title, "description": option.description ?? false]
-        }
-        values["interactive"] = false
+        var values = Self.values(context, options: options)
         func missing(_ parsed: Parsed...) -> [String] {
             var names: [String] = []
             for name in parsed.flatMap(\.variables) where !names.contains(name) {
@@ -93,23 +85,45 @@ package struct TemplateRenderer: Sendable {
         switch template(type, channel, language) {
         case .email(let email):
             let html = email.html.template.render(values)
-            let subject = email.subject.template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
+            let subject = email.subject.template.render(values).trimmedOfWhiteSpace
             return RenderedMessage(
                 subject: subject, html: html, text: HTMLText.plainText(from: html), missingVariables: missing(email.subject, email.html),
                 options: options
             )
         case .text(let parsed):
-            var text = parsed.template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
+            var text = parsed.template.render(values).trimmedOfWhiteSpace
             if channel == .sms {
                 text = SMSSegments.shortened(text, toSegments: smsMaxSegments)
             }
             var interactiveText: String?
             if channel == .whatsapp, !options.isEmpty {
                 values["interactive"] = true
-                interactiveText = parsed.template.render(values).trimmingCharacters(in: .whitespacesAndNewlines)
+                interactiveText = parsed.template.render(values).trimmedOfWhiteSpace
             }
             return RenderedMessage(text: text, missingVariables: missing(parsed), options: options, interactiveText: interactiveText)
         }
+    }
+
+    /// The email's Subject line alone, as `render` gives it: what intake checks for line breaks,
+    /// without rendering the rest.
+    package func subject(_ type: MessageType, context: [String: JSONValue], language: String = "en") -> String {
+        guard case .email(let email) = template(type, .email, language) else { return "" }
+        let values = Self.values(context, options: ChoiceOption.options(in: context, for: type))
+        return email.subject.template.render(values).trimmedOfWhiteSpace
+    }
+
+    /// What the templates see: the context's values, the choices numbered
+    /// (`{{#options}}{{number}}. {{title}}{{/options}}`), whether the context gave them or they come
+    /// from the vendor combinations, and `interactive` false.
+    private static func values(_ context: [String: JSONValue], options: [ChoiceOption]) -> [String: Any] {
+        var values = context.compactMapValues { $0.plainValue }
+        // Set even when absent: Mustache looks a missing name up the enclosing context, so an option
+        // without a description would show the context's own `description`.
+        values["options"] = options.isEmpty ? nil : options.enumerated().map { index, option -> [String: Any] in
+            ["number": index + 1, "id": option.id, "title": option.title, "description": option.description ?? false]
+        }
+        values["interactive"] = false
+        return values
     }
 
     /// The template in `language` if there is one, in its base language (`pt` for `pt-BR`) if not,

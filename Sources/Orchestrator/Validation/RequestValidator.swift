@@ -74,12 +74,12 @@ package struct RequestValidator: Sendable {
         func breaks(_ text: String?) -> Bool {
             text?.unicodeScalars.contains { $0 == "\r" || $0 == "\n" } ?? false
         }
-        guard breaks(renderer.render(request.messageType, for: .email, context: request.context).subject) else { return }
+        guard breaks(renderer.subject(request.messageType, context: request.context)) else { return }
         // Which value put it there: the first whose removal takes the line break out.
         let culprit = request.context.keys.sorted().first { key in
             var without = request.context
             without[key] = nil
-            return !breaks(renderer.render(request.messageType, for: .email, context: without).subject)
+            return !breaks(renderer.subject(request.messageType, context: without))
         }
         throw FieldError(
             field: culprit.map { "context.\($0)" } ?? "context",
