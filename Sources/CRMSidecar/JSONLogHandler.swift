@@ -1,3 +1,4 @@
+import CRMModel
 import Foundation
 import Logging
 
@@ -25,7 +26,7 @@ struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         var fields: [(String, Logger.Metadata.Value)] = [
-            ("ts", .string(LogLine.timestamp(Date()))),
+            ("ts", .string(WireJSON.format(Date()))),
             ("level", .string(event.level.rawValue)),
             ("label", .string(label)),
             ("msg", .string("\(event.message)")),

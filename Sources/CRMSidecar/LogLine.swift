@@ -6,7 +6,7 @@ import Logging
 /// Why not `JSONSerialization`: a log line is written for every message sent, and Foundation's
 /// writer and its `ISO8601DateFormatter` (through ICU) cost more than the send itself. This writes
 /// the same text: keys sorted, strings escaped as RFC 8259 requires, slashes and non-ASCII as they
-/// are, the time as RFC 3339 UTC with milliseconds.
+/// are, the time (`WireJSON.format`) as RFC 3339 UTC with milliseconds.
 struct LogLine {
     private(set) var bytes: [UInt8] = []
 
@@ -70,23 +70,4 @@ struct LogLine {
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
-
-    /// `2026-12-01T03:47:12.345Z` for `date`.
-    static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient)
-        var fraction = Int(milliseconds - Int64(seconds) * 1000)
-        if fraction < 0 {
-            seconds -= 1
-            fraction += 1000
-        }
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(digits(parts.tm_year + 1900, 4))-\(digits(parts.tm_mon + 1, 2))-\(digits(parts.tm_mday, 2))"
-            + "T\(digits(parts.tm_hour, 2)):\(digits(parts.tm_min, 2)):\(digits(parts.tm_sec, 2)).\(digits(Int32(fraction), 3))Z"
-    }
 }

@@ -75,3 +75,31 @@ struct CommunicationStatusTests {
         #expect(from.canMove(to: to) == allowed)
     }
 }
+
+@Suite("Wire times")
+struct WireTimeTests {
+    /// The format style the hand-written formatting replaced, as it was used.
+    static func reference(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let (wholeSeconds, fraction) = remainder < 0 ? (seconds - 1, remainder + 1000) : (seconds, remainder)
+        let base = Date.ISO8601FormatStyle().format(Date(timeIntervalSince1970: Double(wholeSeconds)))
+        let digits = String(fraction)
+        return base.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+    }
+
+    @Test("times format as the ISO 8601 format style did, leap days, centuries and times before 1970 included")
+    func formatsAsBefore() {
+        var generator = SystemRandomNumberGenerator()
+        var dates = (0..<20_000).map { _ in
+            Date(timeIntervalSince1970: Double.random(in: -2_208_988_800...7_258_118_400, using: &generator))
+        }
+        dates += [
+            "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00Z", "2100-02-28T23:59:59.9995Z",
+            "2100-03-01T00:00:00Z", "2024-12-31T23:59:59.999Z", "1900-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+        ].map { WireJSON.parseDate($0)! }
+        for date in dates {
+            #expect(WireJSON.format(date) == Self.reference(date), "\(date.timeIntervalSince1970)")
+        }
+    }
+}
