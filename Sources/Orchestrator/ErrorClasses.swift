@@ -15,10 +15,11 @@ package import CRMModel
 ///   `permanent`; anything else (a 2xx without a message id, a 3xx) `transient`;
 /// - an SMTP reply: 4xx `transient`, 5xx `permanent`.
 ///
-/// The SMTP provider's codes are reply codes, except for three things libcurl recognises whatever the
-/// reply: `login_denied` (credentials refused), `tls` (handshake or certificate failure) and
-/// `starttls_unavailable` (the server offers no STARTTLS); the seed makes all three `auth`, since only
-/// an operator can fix them.
+/// The SMTP provider's codes are reply codes, except for four things libcurl recognises whatever the
+/// reply: `login_denied` (credentials refused), `tls` (certificate not trusted or not for the host,
+/// no common cipher), `starttls_unavailable` (the server offers no STARTTLS), which the seed makes
+/// `auth` since only an operator can fix them, and `tls_handshake` (the handshake broke off: a
+/// dropped or garbled connection), `transient` like any other network failure.
 package enum ErrorClasses {
     package typealias Table = [String: [String: FailureCategory]]
 
@@ -29,6 +30,9 @@ package enum ErrorClasses {
         "smtp": [
             // What libcurl recognises before or whatever the reply: only an operator can fix them.
             "login_denied": .auth, "tls": .auth, "starttls_unavailable": .auth,
+            // A handshake that broke off is the network's doing, as with an HTTPS provider; one such
+            // failure must not take email down until an operator restarts the sidecar.
+            "tls_handshake": .transient,
             // 421 service not available, 450 mailbox busy, 451 local error, 452 insufficient storage.
             "421": .transient, "450": .transient, "451": .transient, "452": .transient,
             // 454 TLS or authentication temporarily unavailable, 530 authentication required,

@@ -86,7 +86,7 @@ struct ProviderTests {
 
     @Test("libcurl's outcome is reported as facts: the reply code, or what libcurl recognised, or no answer", arguments: [
         (67, 535, ProviderError.Answer.smtp(reply: 535), "login_denied"), (67, 0, .noAnswer, "login_denied"),
-        (60, 0, .noAnswer, "tls"), (35, 220, .noAnswer, "tls"), (64, 0, .noAnswer, "starttls_unavailable"),
+        (60, 0, .noAnswer, "tls"), (35, 220, .noAnswer, "tls_handshake"), (64, 0, .noAnswer, "starttls_unavailable"),
         (64, 454, .smtp(reply: 454), "starttls_unavailable"),
         (55, 550, .smtp(reply: 550), "550"), (55, 451, .smtp(reply: 451), "451"),
         (7, 0, .noAnswer, nil), (28, 0, .noAnswer, nil), (56, 354, .noAnswer, nil),

@@ -10,7 +10,7 @@ import Testing
 struct ErrorClassesTests {
     /// Every seed entry, written out again so a change to the seed is a change here too.
     static let seedEntries: [(String, String, FailureCategory)] = [
-        ("smtp", "login_denied", .auth), ("smtp", "tls", .auth), ("smtp", "starttls_unavailable", .auth),
+        ("smtp", "login_denied", .auth), ("smtp", "tls", .auth), ("smtp", "tls_handshake", .transient), ("smtp", "starttls_unavailable", .auth),
         ("smtp", "421", .transient), ("smtp", "450", .transient), ("smtp", "451", .transient), ("smtp", "452", .transient),
         ("smtp", "454", .auth), ("smtp", "530", .auth), ("smtp", "534", .auth), ("smtp", "535", .auth),
         ("smtp", "550", .invalidRecipient), ("smtp", "551", .invalidRecipient), ("smtp", "553", .invalidRecipient),
@@ -99,8 +99,8 @@ struct ErrorClassesTests {
         #expect(ErrorClasses.category(of: error, from: "whatsapp", in: ErrorClasses.seed) == category)
     }
 
-    @Test("libcurl's outcomes through the seed keep their meaning: login, TLS and STARTTLS are auth", arguments: [
-        (67, 535, FailureCategory.auth), (67, 501, .auth), (67, 0, .auth), (60, 0, .auth), (35, 220, .auth),
+    @Test("libcurl's outcomes through the seed keep their meaning: login, certificates and STARTTLS are auth, a broken handshake transient", arguments: [
+        (67, 535, FailureCategory.auth), (67, 501, .auth), (67, 0, .auth), (60, 0, .auth), (35, 220, .transient),
         (64, 0, .auth), (64, 454, .auth), (55, 550, .invalidRecipient), (55, 552, .permanent), (55, 554, .permanent),
         (55, 571, .permanent), (55, 451, .transient), (55, 471, .transient), (55, 530, .auth),
         (7, 0, .transient), (28, 0, .transient), (56, 354, .transient),

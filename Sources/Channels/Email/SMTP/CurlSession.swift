@@ -20,6 +20,9 @@ final class CurlSession: @unchecked Sendable {
     }
 
     private let handle: UnsafeMutableRawPointer
+    /// Set by a failed transfer: the connection may be in any state (a reply still on its way, a
+    /// server that stalled or closed), so the next transfer opens a new one rather than send into it.
+    private var replaceConnection = false
 
     /// libcurl wants its global set-up done once, before any other call, on one thread.
     private static let initialized: Bool = {
@@ -51,6 +54,7 @@ final class CurlSession: @unchecked Sendable {
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { buffer in
             configure(settings, errorBuffer: buffer.baseAddress)
             crm_curl_setopt_long(handle, CURLOPT_CONNECT_ONLY, 0)
+            crm_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, replaceConnection ? 1 : 0)
             crm_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(sender)>")
             crm_curl_setopt_list(handle, CURLOPT_MAIL_RCPT, list)
             crm_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
@@ -67,6 +71,7 @@ final class CurlSession: @unchecked Sendable {
             }
             return curl_easy_perform(handle)
         }
+        replaceConnection = code != CURLE_OK
         return outcome(code, errorBuffer)
     }
 
@@ -89,6 +94,10 @@ final class CurlSession: @unchecked Sendable {
         crm_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         crm_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(settings.connectTimeout))
         crm_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(settings.timeout))
+        // One connection kept per session: a new one (after a failure) closes the old, and the old
+        // one's QUIT waits no longer than a reply may take.
+        crm_curl_setopt_long(handle, CURLOPT_MAXCONNECTS, 1)
+        crm_curl_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, max(1, Self.milliseconds(settings.timeout) / 1000))
         crm_curl_setopt_long(
             handle, CURLOPT_USE_SSL,
             Int(settings.security == .none ? CURLUSESSL_NONE.rawValue : CURLUSESSL_ALL.rawValue)

@@ -7,8 +7,8 @@ import NIOPosix
 ///
 /// libcurl blocks, so every transfer runs on the provider's own threads (one per session), never on the
 /// Swift concurrency pool. A refusal is reported with the server's reply code as the provider code, or,
-/// for what libcurl recognises before any reply says it, `login_denied`, `tls` or
-/// `starttls_unavailable`; the policy's error table (`ErrorClasses`) says what each means.
+/// for what libcurl recognises before any reply says it, `login_denied`, `tls`,
+/// `tls_handshake` or `starttls_unavailable`; the policy's error table (`ErrorClasses`) says what each means.
 package final class SMTPProvider: ChannelProvider {
     package let channel = Channel.email
     package var name: String { "smtp" }
@@ -89,7 +89,11 @@ package final class SMTPProvider: ChannelProvider {
                 "the SMTP server refused the credentials (SMTP_USERNAME, SMTP_PASSWORD): \(detail)",
                 answer: answer, providerCode: "login_denied"
             )
-        case 35, 58, 59, 60, 77, 83, 90, 91: // TLS handshake, certificate, CA file, pinned key
+        case 35: // CURLE_SSL_CONNECT_ERROR: the handshake broke off (a dropped or garbled connection)
+            return ProviderError(
+                "the TLS handshake with the SMTP server broke off: \(detail)", answer: answer, providerCode: "tls_handshake"
+            )
+        case 58, 59, 60, 77, 83, 90, 91: // certificate, cipher, CA file, pinned key
             return ProviderError(
                 "TLS with the SMTP server failed; check SMTP_HOST matches its certificate and SMTP_CA_FILE trusts its issuer: \(detail)",
                 answer: answer, providerCode: "tls"
