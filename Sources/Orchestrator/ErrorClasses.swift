@@ -12,7 +12,8 @@ package import CRMModel
 ///   failure without a code the table lists, shutting down): `transient`;
 /// - refused here before sending (header injection, no WhatsApp template, cannot encode): `permanent`;
 /// - an HTTP status: 429 `rate_limited`; 401 and 403 `auth`; 408 and 5xx `transient`; any other 4xx
-///   `permanent`; anything else (a 2xx without a message id, a 3xx) `transient`;
+///   `permanent`; anything else (a 3xx) `transient`. A 2xx is a success even when its body names
+///   no message id: the provider took the message, and a retry would deliver it twice;
 /// - an SMTP reply: 4xx `transient`, 5xx `permanent`.
 ///
 /// The SMTP provider's codes are reply codes, except for four things libcurl recognises whatever the

@@ -89,10 +89,9 @@ package struct TwilioProvider: ChannelProvider {
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
-        guard let created = try? JSONDecoder().decode(Created.self, from: response.body), !created.sid.isEmpty else {
-            throw ProviderError("Twilio answered \(response.status) without a message sid", answer: .http(status: response.status))
-        }
-        return ProviderReceipt(providerMessageID: created.sid)
+        // A 2xx is Twilio's word that it took the message, even when the answer's body cannot be read.
+        let created = try? JSONDecoder().decode(Created.self, from: response.body)
+        return ProviderReceipt(providerMessageID: created.flatMap { $0.sid.isEmpty ? nil : $0.sid })
     }
 
     /// `crm-sidecar check twilio`: reads the account (`GET /2010-04-01/Accounts/{sid}.json`), which

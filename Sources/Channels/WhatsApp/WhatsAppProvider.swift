@@ -58,8 +58,8 @@ package struct WhatsAppProvider: ChannelProvider {
         }
     }
 
-    /// One message posted; its `wamid`.
-    private func post(_ body: Data) async throws(ProviderError) -> String {
+    /// One message posted; its `wamid`, nil when the 2xx that took it named none we could read.
+    private func post(_ body: Data) async throws(ProviderError) -> String? {
         var request = HTTPClientRequest(url: settings.messagesURL)
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(settings.accessToken)")
@@ -67,10 +67,8 @@ package struct WhatsAppProvider: ChannelProvider {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
-        guard let sent = try? JSONDecoder().decode(Sent.self, from: response.body), let id = sent.messages.first?.id else {
-            throw ProviderError("the WhatsApp Cloud API answered \(response.status) without a message id", answer: .http(status: response.status))
-        }
-        return id
+        // A 2xx is Meta's word that it took the message, even when the answer's body cannot be read.
+        return (try? JSONDecoder().decode(Sent.self, from: response.body))?.messages.first?.id
     }
 
     /// The media id of `file`: the one uploaded before, while Meta still keeps it, or a new upload.
