@@ -103,3 +103,46 @@ struct WireTimeTests {
         }
     }
 }
+
+@Suite("JSON values written out")
+struct JSONValueSerializationTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+    }
+
+    static let texts = ["", "plain", "quote \" and \\ backslash", "line\nbreak\ttab\r", "\u{0}\u{1F}\u{7F}", "é 😀 👩‍👩‍👧", "\u{2028}", "/slash/"]
+
+    static func value(depth: Int, using generator: inout Generator) -> JSONValue {
+        switch Int.random(in: 0..<(depth > 3 ? 5 : 7), using: &generator) {
+        case 0: return .null
+        case 1: return .bool(Bool.random(using: &generator))
+        case 2: return .int([0, -1, Int64.max, Int64.min, Int64.random(in: -1000...1000, using: &generator)].randomElement(using: &generator)!)
+        case 3: return .double([0.5, -2.25, 1e20, 1.5e-300, 5e-324, 1.7976931348623157e308, Double.random(in: -1e6...1e6, using: &generator)].randomElement(using: &generator)!)
+        case 4: return .string(texts.randomElement(using: &generator)!)
+        case 5: return .array((0..<Int.random(in: 0...4, using: &generator)).map { _ in value(depth: depth + 1, using: &generator) })
+        default:
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 0...4, using: &generator) {
+                members[texts.randomElement(using: &generator)! + String(Int.random(in: 0...9, using: &generator))] = value(depth: depth + 1, using: &generator)
+            }
+            return .object(members)
+        }
+    }
+
+    @Test("what is written reads back as the same value through Foundation's decoder")
+    func roundTrips() throws {
+        var generator = Generator(state: 0x2545_F491_4F6C_DD1D)
+        for _ in 0..<3000 {
+            let value = Self.value(depth: 0, using: &generator)
+            let read = try JSONDecoder().decode(JSONValue.self, from: Data(value.serialized()))
+            // A whole double reads back as an integer, as it would from the wire.
+            #expect(read == value || { if case .double = value { true } else { false } }(), "\(value)")
+        }
+    }
+}

@@ -18,8 +18,7 @@ package enum ParamsDecoder {
             throw .invalidParams(FieldError(field: unknown, reason: "is not a parameter of \(method); \(list)"))
         }
         do {
-            let data = try JSONEncoder().encode(JSONValue.object(members))
-            return try WireJSON.makeDecoder().decode(Params.self, from: data)
+            return try WireJSON.makeDecoder().decode(Params.self, from: Data(JSONValue.object(members).serialized()))
         } catch let error as DecodingError {
             // Foundation reports a number that does not fit the type (1.5 for an integer) as
             // invalid JSON with no path; the JSON is ours and valid, so the fraction is the cause.
