@@ -22,6 +22,13 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("the writer commits with synchronous=FULL, which GRDB's WAL set-up would leave at NORMAL")
+    func commitsWaitForTheDisk() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(try await store.writerSynchronousMode() == 2)
+    }
+
     @Test("opening twice applies nothing twice")
     func reopening() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path

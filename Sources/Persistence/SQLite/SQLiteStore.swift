@@ -40,6 +40,14 @@ package final class SQLiteStore: Store {
         } catch {
             throw StoreError(.unavailable, "cannot open SQLite database at \(path): \(Self.describe(error))")
         }
+        // GRDB sets `synchronous = NORMAL` when it turns WAL on (after `prepareDatabase`), and in WAL
+        // mode NORMAL commits without an fsync: an answered request could be lost with the power.
+        // FULL on the writer, the only connection that commits, makes each commit wait for the disk.
+        do {
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch {
+            throw StoreError(.unavailable, "cannot set SQLite's synchronous mode at \(path): \(Self.describe(error))")
+        }
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
         writes = GroupCommit(pool: pool)
     }
@@ -49,6 +57,11 @@ package final class SQLiteStore: Store {
     /// is tried again every 100 ms, for 5 s at most, while SQLite answers SQLITE_BUSY; then the store
     /// is `.unavailable` ("still locked by another connection").
     private static let openRetry = BlockingRetry(attempts: 51, pause: .milliseconds(100))
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL), for the test that holds it there.
+    func writerSynchronousMode() async throws -> Int {
+        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
 
     private static func isBusy(_ error: any Error) -> Bool {
         (error as? DatabaseError)?.resultCode == .SQLITE_BUSY
