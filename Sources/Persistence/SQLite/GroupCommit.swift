@@ -16,9 +16,13 @@ import Synchronization
 /// transaction.
 ///
 /// A write's body must be database work only, with no effect outside the transaction: when any
-/// body in a shared transaction throws (or the commit fails), the whole transaction is rolled
-/// back and each write is run again in a transaction of its own, so the one at fault fails alone
-/// and the others are unaffected.
+/// body in a shared transaction throws, the whole transaction is rolled back and each write is run
+/// again in a transaction of its own, so the one at fault fails alone and the others are
+/// unaffected. When the transaction itself cannot begin or commit (the database locked past the
+/// busy timeout, a full disk), every write of it fails with that error at once.
+///
+/// A write once handed over is not withdrawn when its caller's task is cancelled: it is short, and
+/// it runs and commits like the others, and the caller hears how it went.
 final class GroupCommit: Sendable {
     /// One caller's write: `run` performs it inside the transaction and returns how to hand its
     /// value over once committed; `fail` hands over an error instead.
@@ -39,6 +43,9 @@ final class GroupCommit: Sendable {
 
     private let pool: DatabasePool
     private let queue = Mutex(Queue())
+
+    /// How many writes wait for the writer; for tests that hold it.
+    var waiting: Int { queue.withLock { $0.pending.count } }
 
     init(pool: DatabasePool) {
         self.pool = pool
@@ -91,16 +98,28 @@ final class GroupCommit: Sendable {
         }
         var handOvers: [@Sendable () -> Void] = []
         handOvers.reserveCapacity(batch.count)
+        var aWriteFailed = false
         do {
             try db.inTransaction {
                 for job in batch {
-                    handOvers.append(try job.run(db))
+                    do {
+                        handOvers.append(try job.run(db))
+                    } catch {
+                        aWriteFailed = true
+                        throw error
+                    }
                 }
                 return .commit
             }
         } catch {
-            // Rolled back, all of it: each goes again alone, so only the one at fault fails.
-            batch.forEach { commitAlone($0, in: db) }
+            if aWriteFailed {
+                // Rolled back, all of it: each goes again alone, so only the one at fault fails.
+                batch.forEach { commitAlone($0, in: db) }
+            } else {
+                // BEGIN or COMMIT failed (the database locked past the busy timeout, a full disk):
+                // every write would meet it again, one wait each; all hear of it now.
+                batch.forEach { $0.fail(error) }
+            }
             return
         }
         handOvers.forEach { $0() }
