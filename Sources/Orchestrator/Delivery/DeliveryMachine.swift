@@ -172,6 +172,12 @@ package struct DeliveryMachine: Sendable {
         }
         let channels = communication.decision.channels
         guard let rule, let index = channels.firstIndex(of: channel), index + 1 < channels.count else { return .done }
+        // A provider that took the message without naming it (a 2xx whose body could not be read)
+        // sends no receipt we can match: silence would say nothing, and the fallback would only
+        // deliver the message a second time.
+        guard communication.attempts.last(where: { $0.outcome == .sent && $0.channel == channel })?.providerMessageID != nil else {
+            return .done
+        }
         return .watch(until: now.addingTimeInterval(rule.timeout))
     }
 
