@@ -91,16 +91,15 @@ struct WireTimeTests {
     @Test("times format as the ISO 8601 format style did, leap days, centuries and times before 1970 included")
     func formatsAsBefore() {
         var generator = SystemRandomNumberGenerator()
-        var dates = (0..<20_000).map { _ in
+        var dates = (0..<4_000).map { _ in
             Date(timeIntervalSince1970: Double.random(in: -2_208_988_800...7_258_118_400, using: &generator))
         }
         dates += [
             "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00Z", "2100-02-28T23:59:59.9995Z",
             "2100-03-01T00:00:00Z", "2024-12-31T23:59:59.999Z", "1900-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
         ].map { WireJSON.parseDate($0)! }
-        for date in dates {
-            #expect(WireJSON.format(date) == Self.reference(date), "\(date.timeIntervalSince1970)")
-        }
+        let differing = dates.filter { WireJSON.format($0) != Self.reference($0) }
+        #expect(differing.isEmpty, "\(differing.prefix(5).map(\.timeIntervalSince1970))")
     }
 }
 
@@ -138,7 +137,7 @@ struct JSONValueSerializationTests {
     @Test("what is written reads back as the same value through Foundation's decoder")
     func roundTrips() throws {
         var generator = Generator(state: 0x2545_F491_4F6C_DD1D)
-        for _ in 0..<3000 {
+        for _ in 0..<800 {
             let value = Self.value(depth: 0, using: &generator)
             let read = try JSONDecoder().decode(JSONValue.self, from: Data(value.serialized()))
             // A whole double reads back as an integer, as it would from the wire.

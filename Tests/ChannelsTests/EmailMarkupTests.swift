@@ -36,9 +36,8 @@ struct EmailMarkupTests {
 
     @Test("plain text is what the character-based conversion gave")
     func plainTextAsBefore() {
-        for html in Self.documents(count: 3000) {
-            #expect(HTMLText.plainText(from: html) == ReferenceHTMLText.plainText(from: html), "\(html.debugDescription)")
-        }
+        let differing = Self.documents(count: 600).filter { HTMLText.plainText(from: $0) != ReferenceHTMLText.plainText(from: $0) }
+        #expect(differing.isEmpty, "\(differing.prefix(3).map(\.debugDescription))")
     }
 
     @Test("tracked links, the footer and the pixel are what the regular expression gave")
@@ -46,14 +45,15 @@ struct EmailMarkupTests {
         let links = EmailLinks(baseURL: "https://crm.example.com", key: SymmetricKey(size: .bits256))
         let id = UUID()
         let tracking = EmailTracking(links: links, communicationID: id, postalAddress: "1 Rue & Co <Paris>")
-        for html in Self.documents(count: 3000) {
-            #expect(tracking.apply(to: html) == ReferenceTracking.apply(html, links: links, id: id, postalAddress: "1 Rue & Co <Paris>"), "\(html.debugDescription)")
+        let differing = Self.documents(count: 600).filter {
+            tracking.apply(to: $0) != ReferenceTracking.apply($0, links: links, id: id, postalAddress: "1 Rue & Co <Paris>")
         }
+        #expect(differing.isEmpty, "\(differing.prefix(3).map(\.debugDescription))")
     }
 
     @Test("attribute escaping and unescaping, as with Foundation")
     func escaping() {
-        for text in Self.documents(count: 2000) {
+        for text in Self.documents(count: 600) {
             #expect(EmailTracking.escapeAttribute(text) == ReferenceTracking.escapeAttribute(text))
             #expect(EmailTracking.unescapeAttribute(text) == ReferenceTracking.unescapeAttribute(text))
             #expect(EmailFooter.escapeText(text) == text.replacingOccurrences(of: "&", with: "&amp;")
@@ -63,10 +63,11 @@ struct EmailMarkupTests {
 
     @Test("trimming white space as whitespacesAndNewlines does")
     func trimming() {
-        for value in UInt32(0)...0x10FFFF {
-            guard let scalar = Unicode.Scalar(value) else { continue }
-            #expect(String.isWhiteSpace(scalar) == CharacterSet.whitespacesAndNewlines.contains(scalar), "U+\(String(value, radix: 16))")
+        // One expectation for the million scalars: an expectation each would hold a thread for seconds.
+        let differing = (UInt32(0)...0x10FFFF).compactMap(Unicode.Scalar.init).filter {
+            String.isWhiteSpace($0) != CharacterSet.whitespacesAndNewlines.contains($0)
         }
+        #expect(differing.isEmpty, "\(differing.prefix(10).map { "U+" + String($0.value, radix: 16) })")
         let spaces = [" ", "\t", "\n", "\r\n", "\u{85}", "\u{A0}", "\u{2028}", "\u{3000}", "\u{200B}", "x", "é", ""]
         for a in spaces { for b in spaces { for c in spaces {
             let text = a + b + "mid" + c + a
@@ -77,7 +78,7 @@ struct EmailMarkupTests {
     @Test("tokens are base64url without padding, and every token made verifies")
     func tokens() {
         let links = EmailLinks(baseURL: "https://crm.example.com", key: SymmetricKey(size: .bits256))
-        for _ in 0..<500 {
+        for _ in 0..<100 {
             let id = UUID()
             let token = links.token(.click, for: id, target: "https://a.example/é")
             #expect(token.count == 43 && token.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
