@@ -50,6 +50,8 @@ struct DeliveryMachineTests {
         /// Per provider, its answers in order; nil (or nothing left) accepts the message.
         var script: [String: [ProviderError?]]
         var steps: [Step] = []
+        /// Providers that take the message without naming it (a 2xx whose body could not be read).
+        var unnamed: Set<String> = []
         /// Called before each step, with the number of provider calls so far: changes consent mid-way.
         var beforeStep: (inout Simulation) -> Void = { _ in }
 
@@ -99,7 +101,7 @@ struct DeliveryMachineTests {
                 case .send(let send):
                     let answer = script[send.provider]?.isEmpty == false ? script[send.provider]!.removeFirst() : nil
                     let result: Result<ProviderReceipt, ProviderError> = answer.map { .failure($0) }
-                        ?? .success(ProviderReceipt(providerMessageID: "\(send.provider)-\(send.attempt)"))
+                        ?? .success(ProviderReceipt(providerMessageID: unnamed.contains(send.provider) ? nil : "\(send.provider)-\(send.attempt)"))
                     let outcome = machine.answered(send, with: result, startedAt: now, finishedAt: now)
                     if let status = outcome.movesTo {
                         // As the store would: the move the attempt causes, in the same transaction.
@@ -264,6 +266,16 @@ struct DeliveryMachineTests {
         simulation.now = Self.start.addingTimeInterval(600)
         #expect(simulation.round() == .done)
         #expect(simulation.steps.map(\.channel) == [.email, .sms] && simulation.communication.channelUsed == .sms)
+    }
+
+    @Test("a send the provider took without naming it is not watched: no receipt could ever match it")
+    func unnamedSendIsNotWatched() {
+        var simulation = Simulation(
+            [.email, .sms], messageType: .reminder, rules: DeliveryMachine.Rules(silenceFallback: Self.silence, jitter: { _ in 1 })
+        )
+        simulation.unnamed = ["smtp"]
+        #expect(simulation.run() == .done)
+        #expect(simulation.steps.map(\.channel) == [.email] && simulation.communication.channelUsed == .email)
     }
 
     @Test("a receipt in time: claimed again (it should not be), the machine only stops watching")
