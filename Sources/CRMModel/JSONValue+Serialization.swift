@@ -18,7 +18,7 @@ extension JSONValue {
         case .bool(let value): bytes.append(contentsOf: (value ? "true" : "false").utf8)
         case .int(let value): bytes.append(contentsOf: String(value).utf8)
         case .double(let value): bytes.append(contentsOf: value.description.utf8)
-        case .string(let value): Self.write(value, to: &bytes)
+        case .string(let value): Self.appendString(value, to: &bytes)
         case .array(let values):
             bytes.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
@@ -32,7 +32,7 @@ extension JSONValue {
             for (key, value) in members {
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
-                Self.write(key, to: &bytes)
+                Self.appendString(key, to: &bytes)
                 bytes.append(UInt8(ascii: ":"))
                 value.write(to: &bytes)
             }
@@ -42,12 +42,17 @@ extension JSONValue {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    private static func write(_ text: String, to bytes: inout [UInt8]) {
+    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped as
+    /// RFC 8259 requires (`\n`, `\r`, `\t` by name), slashes and non-ASCII as they are.
+    public static func appendString(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20:
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
                 bytes.append(hex[Int(byte >> 4)])

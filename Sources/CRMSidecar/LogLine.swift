@@ -1,12 +1,14 @@
+import CRMModel
 import Foundation
 import Logging
 
 /// One log record as a line of JSON, written byte by byte.
 ///
 /// Why not `JSONSerialization`: a log line is written for every message sent, and Foundation's
-/// writer and its `ISO8601DateFormatter` (through ICU) cost more than the send itself. This writes
-/// the same text: keys sorted, strings escaped as RFC 8259 requires, slashes and non-ASCII as they
-/// are, the time (`WireJSON.format`) as RFC 3339 UTC with milliseconds.
+/// writer and its `ISO8601DateFormatter` (through ICU) cost more than the send itself. The text is
+/// what a reader of the old lines expects: one object, keys sorted (by code point, where Foundation
+/// may have ordered some differently), strings escaped as RFC 8259 requires, slashes and non-ASCII
+/// as they are, the time (`WireJSON.format`) as RFC 3339 UTC with milliseconds.
 struct LogLine {
     private(set) var bytes: [UInt8] = []
 
@@ -48,26 +50,6 @@ struct LogLine {
     }
 
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-                case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-                case UInt8(ascii: "\r"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-                case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-                case 0..<0x20:
-                    bytes.append(contentsOf: Array("\\u00".utf8))
-                    bytes.append(Self.hex[Int(byte >> 4)])
-                    bytes.append(Self.hex[Int(byte & 0xF)])
-                default: bytes.append(byte)
-                }
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONValue.appendString(text, to: &bytes)
     }
-
-    private static let hex = Array("0123456789abcdef".utf8)
 }

@@ -18,9 +18,12 @@ package import CRMModel
 ///
 /// The SMTP provider's codes are reply codes, except for four things libcurl recognises whatever the
 /// reply: `login_denied` (credentials refused), `tls` (certificate not trusted or not for the host,
-/// no common cipher), `starttls_unavailable` (the server offers no STARTTLS), which the seed makes
-/// `auth` since only an operator can fix them, and `tls_handshake` (the handshake broke off: a
-/// dropped or garbled connection), `transient` like any other network failure.
+/// CA file unreadable), `starttls_unavailable` (the server offers no STARTTLS), which the seed makes
+/// `auth` since only an operator can fix them, and `tls_handshake` (the handshake failed: a dropped
+/// or garbled connection), `transient` like any other network failure. libcurl reports some
+/// settings the same way (implicit TLS against a plain port, no common protocol version or cipher),
+/// so those now fail each message over to the next channel rather than mark email down;
+/// `crm-sidecar check smtp` finds them before deployment.
 package enum ErrorClasses {
     package typealias Table = [String: [String: FailureCategory]]
 

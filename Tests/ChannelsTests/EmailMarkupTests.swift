@@ -97,7 +97,8 @@ private enum ReferenceHTMLText {
             let character = html[index]
             if character == "<", let close = html[index...].firstIndex(of: ">") {
                 let tag = html[html.index(after: index)..<close]
-                let name = tag.prefix { $0.isLetter || $0 == "/" }.lowercased()
+                // As it was, but for digits in the name: `<h1>` was read as `h` and lost its line break.
+                let name = tag.prefix { $0.isLetter || $0.isNumber || $0 == "/" }.lowercased()
                 switch name {
                 case "br", "p", "/p", "div", "/div", "h1", "h2", "h3", "/h1", "/h2", "/h3", "ul", "/ul", "ol", "/ol", "tr":
                     output += "\n"

@@ -105,6 +105,7 @@ struct HTMLTextTests {
     @Test("blocks become lines (a blank one after a paragraph), list items bullets, entities characters")
     func conversion() {
         let html = "<html><body><h1>Hi &amp; welcome</h1><p>Line one<br>Line two</p><ul><li>A</li><li>B</li></ul></body></html>"
-        #expect(HTMLText.plainText(from: html) == "Hi & welcome\nLine one\nLine two\n\n- A\n- B")
+        #expect(HTMLText.plainText(from: html) == "Hi & welcome\n\nLine one\nLine two\n\n- A\n- B")
+        #expect(HTMLText.plainText(from: "<h1>Title</h1>Text") == "Title\nText")
     }
 }

@@ -15,9 +15,9 @@ package enum HTMLText {
             let byte = utf8[index]
             if byte == UInt8(ascii: "<"), let close = utf8[index...].firstIndex(of: UInt8(ascii: ">")) {
                 let tag = utf8[utf8.index(after: index)..<close]
-                // Non-ASCII bytes belong to the name (as letters of other scripts did), so such a tag is
-                // none of ours.
-                let name = tag.prefix { isLetter($0) || $0 == UInt8(ascii: "/") || $0 >= 0x80 }.map(ASCIIText.lowercased)
+                // Digits after the first letter belong to the name (`h1`); non-ASCII bytes do too (as
+                // letters of other scripts did), so such a tag is none of ours.
+                let name = tag.prefix { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "/") || $0 >= 0x80 }.map(ASCIIText.lowercased)
                 switch String(decoding: name, as: UTF8.self) {
                 case "br", "p", "/p", "div", "/div", "h1", "h2", "h3", "/h1", "/h2", "/h3", "ul", "/ul", "ol", "/ol", "tr":
                     output.append(UInt8(ascii: "\n"))
@@ -79,6 +79,10 @@ package enum HTMLText {
         return String(decoding: joined, as: UTF8.self).trimmedOfWhiteSpace
     }
 
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
     private static func isLetter(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
@@ -107,8 +111,8 @@ package enum HTMLText {
         let wanted = Array("\(name)=\"".utf8)
         var start = utf8.startIndex
         while start < utf8.endIndex {
-            if ASCIIText.matches(wanted, in: tag.base.utf8, at: start, ignoringCase: false),
-                utf8.distance(from: start, to: utf8.endIndex) >= wanted.count
+            if utf8.distance(from: start, to: utf8.endIndex) >= wanted.count,
+                ASCIIText.matches(wanted, in: tag.base.utf8, at: start, ignoringCase: false)
             {
                 let value = utf8.index(start, offsetBy: wanted.count)
                 guard let end = utf8[value...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }

@@ -89,11 +89,11 @@ package final class SMTPProvider: ChannelProvider {
                 "the SMTP server refused the credentials (SMTP_USERNAME, SMTP_PASSWORD): \(detail)",
                 answer: answer, providerCode: "login_denied"
             )
-        case 35: // CURLE_SSL_CONNECT_ERROR: the handshake broke off (a dropped or garbled connection)
+        case 35: // CURLE_SSL_CONNECT_ERROR: the handshake failed (a dropped or garbled connection, or a wrong port)
             return ProviderError(
                 "the TLS handshake with the SMTP server broke off: \(detail)", answer: answer, providerCode: "tls_handshake"
             )
-        case 58, 59, 60, 77, 83, 90, 91: // certificate, cipher, CA file, pinned key
+        case 58, 59, 60, 77, 83, 90, 91: // client certificate, cipher list, peer certificate, CA file, pinned key
             return ProviderError(
                 "TLS with the SMTP server failed; check SMTP_HOST matches its certificate and SMTP_CA_FILE trusts its issuer: \(detail)",
                 answer: answer, providerCode: "tls"
