@@ -62,7 +62,7 @@ def test_an_email_with_attachments_arrives_over_starttls_with_auth(start, smtp, 
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     assert parsed.get_content_type() == "multipart/mixed"
-    assert parsed.get_body(("plain",)).get_content().startswith("Budget options\nDear Priya Śharma,")
+    assert parsed.get_body(("plain",)).get_content().startswith("Budget options\n\nDear Priya Śharma,")
     assert "₹8,00,000" in parsed.get_body(("plain",)).get_content()
     assert "<html>" in parsed.get_body(("html",)).get_content()
     files = {part.get_filename(): part for part in parsed.iter_attachments()}
