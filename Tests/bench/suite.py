@@ -10,6 +10,10 @@ Benchmarks (names for --only), most important first:
   email      emails/s end to end (stdio -> durable store -> SMTP without TLS) into Postfix's smtp-sink on
              loopback, a client keeping 48 `communicate` requests (`wait: false`) outstanding; against
              `smtp-source -s 20 -d` into the same sink. Also on PostgreSQL with --postgres.
+  email_tls  the same over STARTTLS: the sidecar (SMTP_USE_TLS=true, trusting a self-signed certificate
+             through SMTP_CA_FILE) into a server-side stunnel (`protocol = smtp`: it offers STARTTLS and
+             forwards the decrypted session) before the same smtp-sink; against `smtp-source -s 20 -d`
+             into a client-side stunnel that does STARTTLS with that same front. Skipped without stunnel.
   latency    open-loop answer latency of `communicate` at 500, 1,000 and 2,000 requests/s offered, paced
              by sleeping until each send time; against `health` at the same rates.
   spawn      spawn to the first `health` answer (median); against `cat` echoing the same line.
@@ -354,6 +358,7 @@ class Bench:
         self.rows = []
         self.folders = 0
         self.email_sqlite = None  # the email benchmark's SQLite run, the store benchmark's reference
+        self.skipped = {}  # benchmarks that could not run here, and why
 
     def folder(self, name):
         self.folders += 1
@@ -373,6 +378,10 @@ class Bench:
 
     def sidecar(self, folder, label, **env):
         return Child([self.binary], self.env(folder, **env), folder, label)
+
+    def skip(self, name, reason):
+        say(f"{name} skipped: {reason}")
+        self.skipped[name] = reason
 
     def add(self, group, figure, value, unit, display=None, reference=None, reference_value=None,
             reference_display=None, ratio=None, goal=None, note="", **details):
@@ -453,12 +462,13 @@ def message_size(bench):
     return files[0].stat().st_size
 
 
-def smtp_source(bench, count):
+def smtp_source(bench, count, port=None):
     """Seconds for `smtp-source -s 20 -d` to deliver `count` messages of the sidecar's size into the sink
-    (20 sessions at once, each reused for message after message as the sidecar reuses its own)."""
+    (20 sessions at once, each reused for message after message as the sidecar reuses its own), directly
+    or through whatever listens on `port` (a TLS tunnel to the sink)."""
     before = bench.sink.count()
     command = [postfix_tool("smtp-source"), "-s", "20", "-d", "-m", str(count), "-l", str(bench.message_size),
-               "-f", "planner@planiva.example", "-t", "client@example.com", f"127.0.0.1:{bench.sink.port}"]
+               "-f", "planner@planiva.example", "-t", "client@example.com", f"127.0.0.1:{port or bench.sink.port}"]
     started = time.perf_counter()
     process = spawn(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, errors = process.communicate(timeout=600)
@@ -469,10 +479,11 @@ def smtp_source(bench, count):
     return elapsed
 
 
-def email_run(bench, label, count, database=None, folder=None):
-    """emails/s from the first request written until smtp-sink has all `count`, and what else it saw."""
+def email_run(bench, label, count, database=None, folder=None, **env):
+    """emails/s from the first request written until smtp-sink has all `count`, and what else it saw.
+    `env` is more of the sidecar's environment (the SMTP settings of a TLS run)."""
     folder = folder or bench.folder(f"email-{label}")
-    child = bench.sidecar(folder, "sidecar", database=database)
+    child = bench.sidecar(folder, "sidecar", database=database, **env)
     lines = communicate_lines(count)
     before = bench.sink.count()
     cpu_before, io_before = cpu_seconds(child.pid), io_counters(child.pid)
@@ -541,6 +552,109 @@ def bench_email(bench):
                               + ("" if server else f" and {result['disk_kb_written_per_email']:.0f} KB written to disk")
                               + " per email",
                   reference_seconds=reference, message_bytes=bench.message_size, window=WINDOW, **result)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1b. Email throughput over STARTTLS, through stunnel, against smtp-source through stunnel
+
+def stunnel_tool():
+    for name in ("stunnel4", "stunnel"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def self_signed(folder):
+    """A self-signed certificate for localhost and 127.0.0.1, and its key, made in `folder`."""
+    certificate, key = folder / "tls-cert.pem", folder / "tls-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
+                   check=True, capture_output=True)
+    return certificate, key
+
+
+class Tunnel:
+    """stunnel in the foreground with a configuration of its own in `folder`, `protocol = smtp` on both
+    sides. As a server it accepts plain SMTP on a free port, offers STARTTLS (the greeting and EHLO are
+    answered by stunnel, the session after STARTTLS goes to `connect`) and forwards the decrypted session;
+    as a client it accepts plain SMTP on a free port, does STARTTLS with `connect` and checks its
+    certificate (chain and IP address)."""
+
+    def __init__(self, tool, folder, label, connect, certificate, key=None, client=False):
+        self.port = free_port()
+        folder = pathlib.Path(folder)
+        config = folder / f"{label}.conf"
+        lines = ["foreground = yes", "pid =", "syslog = no", "debug = warning",  # its log: stderr, into a file
+                 f"[{label}]", f"accept = 127.0.0.1:{self.port}", f"connect = 127.0.0.1:{connect}",
+                 "protocol = smtp", "socket = l:TCP_NODELAY=1", "socket = r:TCP_NODELAY=1"]
+        if client:
+            lines += ["client = yes", f"CAfile = {certificate}", "verifyChain = yes", "checkIP = 127.0.0.1"]
+        else:
+            lines += [f"cert = {certificate}", f"key = {key}"]
+        config.write_text("\n".join(lines) + "\n")
+        self.process = spawn([tool, str(config)], stdout=subprocess.DEVNULL,
+                             stderr=open(folder / f"{label}.stderr", "wb"))
+        deadline = time.perf_counter() + 10
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    break
+            if time.perf_counter() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"stunnel ({label}) did not start: {(folder / f'{label}.stderr').read_text()[-1000:]}")
+            time.sleep(0.02)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def bench_email_tls(bench):
+    tool = stunnel_tool()
+    if tool is None or shutil.which("openssl") is None:
+        missing = "stunnel" if tool is None else "openssl"
+        bench.skip("email_tls", f"{missing} not found; run script/bootstrap --bench (Debian's stunnel4 package)")
+        return
+    count = 2_000 if bench.options.quick else 20_000
+    folder = bench.folder("email-tls")
+    certificate, key = self_signed(folder)
+    front = Tunnel(tool, folder, "stunnel-front", bench.sink.port, certificate, key)
+    client = Tunnel(tool, folder, "stunnel-client", front.port, certificate, client=True)
+    try:
+        say(f"email_tls: reference, smtp-source -s 20 -d -m {count} -l {bench.message_size} through stunnel "
+            "(client, STARTTLS) to stunnel (server) before smtp-sink (median of 3)")
+        reference = statistics.median(smtp_source(bench, count, port=client.port) for _ in range(3))
+        reference_rate = count / reference
+        client.stop()
+        say(f"email_tls: crm-sidecar on SQLite with STARTTLS to stunnel before smtp-sink, {count} critical reminders, "
+            f"{WINDOW} outstanding")
+        front_cpu = cpu_seconds(front.pid)
+        result = email_run(bench, "tls", count, folder=folder, SMTP_PORT=front.port, SMTP_USE_TLS="true",
+                           SMTP_CA_FILE=certificate)
+        front_us = (cpu_seconds(front.pid) - front_cpu) / count * 1e6
+    finally:
+        client.stop()
+        front.stop()
+    plain = bench.email_sqlite
+    compared = (f" (without TLS {plain['sidecar_cpu_us_per_email']:.0f} us)"
+                if plain and plain["count"] == count else "")
+    bench.add("email_tls", "emails/s into smtp-sink over STARTTLS, SQLite", result["per_second"], "emails/s",
+              display=rate_text(result["per_second"]), reference="smtp-source -s 20 -d, same STARTTLS front",
+              reference_value=reference_rate, reference_display=rate_text(reference_rate),
+              ratio=result["per_second"] / reference_rate,
+              note=f"STARTTLS via stunnel; {result['sidecar_cpu_us_per_email']:.0f} us CPU{compared}"
+                   f" and {result['disk_kb_written_per_email']:.0f} KB written to disk per email",
+              reference_seconds=reference, message_bytes=bench.message_size, window=WINDOW, tls="starttls",
+              front_stunnel_cpu_us_per_email=front_us, **result)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -815,9 +929,9 @@ def bench_burst(bench):
                   refused=refused, other_errors=len(run.other_errors()), seconds=run.last_answer - run.start, mode=mode)
 
 
-BENCHMARKS = {"email": bench_email, "latency": bench_latency, "spawn": bench_spawn, "stdio": bench_stdio,
+BENCHMARKS = {"email": bench_email, "email_tls": bench_email_tls, "latency": bench_latency, "spawn": bench_spawn, "stdio": bench_stdio,
               "scheduled": bench_scheduled, "stored": bench_stored, "webhook": bench_webhook, "burst": bench_burst}
-NEEDS_SINK = {"email", "latency", "stored", "burst"}
+NEEDS_SINK = {"email", "email_tls", "latency", "stored", "burst"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -846,6 +960,7 @@ def machine():
         return None
     return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
             "postfix": output(["dpkg-query", "-W", "-f=${Version}", "postfix"]),
+            "stunnel": output(["dpkg-query", "-W", "-f=${Version}", "stunnel4"]),
             "commit": output(["git", "rev-parse", "--short", "HEAD"]),
             "dirty": bool(output(["git", "status", "--porcelain", "--untracked-files=no"]))}
 
@@ -936,11 +1051,14 @@ def main():
     print(f"binary {options.binary}; the CPUs were {busy_before:.0%} busy before the run")
     print(table(bench.rows))
     print("ratio: the sidecar's figure over its reference's (1.00 = as fast as the reference)")
+    for name, reason in bench.skipped.items():
+        print(f"SKIPPED {name}: {reason}")
     for name, error in failures.items():
         print(f"FAILED {name}: {error.splitlines()[0] if error else ''}")
     document = {"started": started.isoformat(timespec="seconds"), "binary": options.binary,
                 "mode": "quick" if options.quick else "full" if options.full else "standard",
-                "postgres": bool(options.postgres), "machine": facts, "rows": bench.rows, "failures": failures}
+                "postgres": bool(options.postgres), "machine": facts, "rows": bench.rows, "failures": failures,
+                "skipped": bench.skipped}
     path = pathlib.Path(options.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(finite(document), indent=2) + "\n")
