@@ -19,6 +19,18 @@ struct RPCParserTests {
         }
     }
 
+    @Test("a batch of more than maxBatch requests is refused whole, at the bound it is read")
+    func batchBound() {
+        let small = RPCParser(maxDepth: 8, maxBatch: 3)
+        let member = #"{"jsonrpc":"2.0","method":"health","id":1}"#
+        guard case .batch(let three) = small.parse(Array("[\(member),\(member),\(member)]".utf8)) else {
+            Issue.record("a batch at the bound was not read")
+            return
+        }
+        #expect(three.count == 3)
+        #expect(code(of: small.parse(Array("[\(member),\(member),\(member),1]".utf8))) == -32600)
+    }
+
     @Test("a request keeps its id, method and params")
     func request() {
         guard case .single(.request(let request)) = parse(#"{"jsonrpc":"2.0","id":"7","method":"health","params":{"a":1}}"#) else {

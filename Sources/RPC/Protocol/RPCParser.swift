@@ -11,9 +11,15 @@ import Foundation
 /// hostile line can neither crash the decoder nor exhaust the stack.
 package struct RPCParser: Sendable {
     package var maxDepth: Int
+    /// The most requests one batch may hold. Each member's answer is built before the batch's
+    /// answer is written, and an invalid member is answered without waiting for a place under
+    /// MAX_IN_FLIGHT: without a bound, one 1 MiB line of `[1,1,...]` (half a million members)
+    /// took the memory to 1.9 GB.
+    package var maxBatch: Int
 
-    package init(maxDepth: Int = 64) {
+    package init(maxDepth: Int = 64, maxBatch: Int = 10_000) {
         self.maxDepth = maxDepth
+        self.maxBatch = maxBatch
     }
 
     package func parse(_ bytes: [UInt8]) -> IncomingLine {
@@ -33,6 +39,9 @@ package struct RPCParser: Sendable {
         switch value {
         case .array(let members):
             if members.isEmpty { return .unreadable(.invalidRequest("an empty batch is not a request")) }
+            if members.count > maxBatch {
+                return .unreadable(.invalidRequest("a batch holds at most \(maxBatch) requests; this one has \(members.count): send it in parts"))
+            }
             let idRanges = IDScanner.idRanges(in: bytes)
             return .batch(members.enumerated().map { index, member in
                 message(from: member, writtenID: idRanges.indices.contains(index) ? idRanges[index] : nil, in: bytes)
