@@ -41,23 +41,23 @@ def _report(outcome):
 
 
 def test_hostile_lines_with_wait(tmp_path):
-    """50,000 lines with WHEN_MAX_IN_FLIGHT=wait: every line gets what it deserves, to the byte of its id."""
-    outcome = hostile_run(BINARY, tmp_path, SEED, 50_000, max_line_bytes=MAX_LINE_BYTES, heavy_sets=2,
-                          timeout=240, kill_above_mb=1500, sample=5)
+    """45,000 lines with WHEN_MAX_IN_FLIGHT=wait: every line gets what it deserves, to the byte of its id."""
+    outcome = hostile_run(BINARY, tmp_path, SEED, 45_000, max_line_bytes=MAX_LINE_BYTES,
+                          timeout=240, kill_above_mb=1500, sample=20, pregenerate=False)
     report = _report(outcome)
     assert outcome.problems == [], report
     assert outcome.exit_code == 0, report
     assert outcome.peak_rss_mb < RSS_BOUND_MB, report
-    assert outcome.lines_fed >= 50_000 and outcome.answer_lines > 30_000, report
+    assert outcome.lines_fed >= 45_000 and outcome.answer_lines > 30_000, report
     # Every kind of answer came up.
     for code in ("result", -32700, -32600, -32601, -32602):
         assert outcome.codes.get(code), report
 
 
 def test_hostile_lines_with_refuse(tmp_path):
-    """20,000 lines with the default WHEN_MAX_IN_FLIGHT=refuse: -32005 is fine, with the right id."""
-    outcome = hostile_run(BINARY, tmp_path, SEED + 1, 20_000, max_line_bytes=MAX_LINE_BYTES, refuse=True,
-                          timeout=180, kill_above_mb=1500, sample=5)
+    """15,000 lines with the default WHEN_MAX_IN_FLIGHT=refuse: -32005 is fine, with the right id."""
+    outcome = hostile_run(BINARY, tmp_path, SEED + 1, 15_000, max_line_bytes=MAX_LINE_BYTES, refuse=True,
+                          timeout=180, kill_above_mb=1500, sample=20, pregenerate=False)
     report = _report(outcome)
     assert outcome.problems == [], report
     assert outcome.exit_code == 0, report
@@ -66,7 +66,7 @@ def test_hostile_lines_with_refuse(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------
-# One line at a time: what the volume oracle assumes, checked against the sidecar
+# Edge lines, each once: what the volume oracle assumes, checked against the sidecar
 # ---------------------------------------------------------------------------------------------------
 
 def _first_key_wins(sidecar, line):
@@ -197,9 +197,9 @@ def test_lines_at_and_just_over_max_line_bytes(start):
     generator = hostile_lines.Generator(SEED, 4096)
     at, over = generator.long_line(4096), generator.long_line(4097)
     lines = [at, over, at + b"\r", generator.long_line(4095) + b"\r", b" " * 4097, b"[" * 4097, b"\xff" * 4097]
-    owed = [("null", -32602), ("null", -32600), ("null", -32600), ("null", -32602)] + [("null", -32600)] * 3
-    paid = [(kind, code) if kind == "null" else ("null", code) for kind, *_, code in _paid(start(env={"MAX_LINE_BYTES": "4096"}), lines)]
-    assert sorted(paid) == sorted(owed)  # the -32602 ones carry the generator's ids; only codes matter here
+    owed = [-32602, -32600, -32600, -32602, -32600, -32600, -32600]  # the -32602 with their ids, the rest id null
+    paid = [answer[-1] for answer in _paid(start(env={"MAX_LINE_BYTES": "4096"}), lines)]
+    assert sorted(paid) == sorted(owed)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_wait_answers_every_request_of_a_batch(start):
     assert codes == ["result"] * 20
 
 
-def _peak_while(run, seconds, action=None):
+def _peak_while(run, seconds):
     """The highest VmRSS (MB) of the run's process over `seconds`, sampled every 20 ms."""
     peak, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline and run.process.poll() is None:
@@ -269,16 +269,29 @@ def _peak_while(run, seconds, action=None):
     return peak / 1024
 
 
-@pytest.mark.xfail(strict=True, reason="memory: a batch of invalid members costs ~3.5 KB each, unbounded by "
-                   "MAX_IN_FLIGHT; one 256 KiB line [1,1,...,1] (131,071 members) takes the RSS to ~480 MB, "
-                   "a 1 MiB one to ~1.9 GB, five 1 MiB lines in a row to 10 GB")
-def test_a_batch_of_invalid_members_keeps_memory_bounded(tmp_path):
+def test_a_batch_of_more_than_10000_members_is_refused_whole(start):
+    """RPCParser.maxBatch (a97addb): at the bound a batch is read, one member more and it is one -32600
+    with id null. A binary built before a97addb answers both with arrays: there this test fails."""
+    at, over = (b"[" + b",".join([b"1"] * n) + b"]" for n in (10_000, 10_001))
+    paid = _paid(start(), [at, over])
+    assert ("null", -32600) in paid and len(paid) == 2, [(p[0], len(p[1])) if p[0] == "batch" else p for p in paid]
+    [batch] = [p for p in paid if p[0] == "batch"]
+    assert batch[1] == (("null", -32600),) * 10_000
+
+
+@pytest.mark.xfail(strict=True, reason="memory: a batch holds ~3.5 KB a member until its answer is written, and "
+                   "invalid members take no place under MAX_IN_FLIGHT, so batch lines are not throttled: 20 lines "
+                   "[1,1,...,1] of 10,000 members each (400 KB) take the RSS past 300 MB; 100 such lines (2 MB) took "
+                   "the release build to 3.2 GB, 200 lines of [{},{},...] to 6.9 GB (the 10,000 cap of a97addb bounds "
+                   "one line, not the lines in flight)")
+def test_batches_of_invalid_members_keep_memory_bounded(tmp_path):
     run = Run(BINARY, tmp_path, {"WHEN_MAX_IN_FLIGHT": "wait"}, kill_above_mb=2048)
     assert run.wait_for(b'"sidecar.ready"', 30)
     before = rss_kb(run.pid) / 1024
-    run.write(b"[" + b",".join([b"1"] * 131_071) + b"]\n")
+    run.expect(b'"after"')
+    run.write(hostile_lines.Generator(SEED).batch_storm(20) + b"\n")
     run.write(b'{"jsonrpc":"2.0","method":"health","id":"after"}\n')
-    assert run.wait_for(b'"after"', 60) is not None
+    assert run.wait_for(b'"after"', 120) is not None
     peak = max(_peak_while(run, 1.0), max((kb for _, kb in run.samples), default=0) / 1024)
     assert run.close(60) == 0
     assert peak < RSS_BOUND_MB, f"RSS {before:.0f} MB before, {peak:.0f} MB at the peak"
@@ -286,7 +299,8 @@ def test_a_batch_of_invalid_members_keeps_memory_bounded(tmp_path):
 
 @pytest.mark.xfail(strict=True, reason="memory: when the client stops reading stdout the sidecar goes on reading "
                    "stdin and queues every answer (a -32700 never counts against MAX_IN_FLIGHT, and a request's place "
-                   "is given back before its response is written): 1-2 KB of RSS a line, no bound")
+                   "is given back before its response is written): with `garbage` lines the release build took 7.7 MB "
+                   "in 10 s and grew to 2.4 GB, ~240 MB/s, no bound")
 def test_a_client_that_stops_reading_stdout_gets_backpressure(tmp_path):
     """Backpressure: with stdout unread (its pipe full), the sidecar should stop taking input after what
     the pipes and a bounded buffer hold; 20,000 lines of `not json` is far more than that."""
