@@ -87,6 +87,17 @@ def spawn(command, **options):
     return process
 
 
+def terminate(process, patience=5):
+    """Asks `process` to end, and kills it if it has not within `patience` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=patience)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def stop_children():
     for process in CHILDREN:
         if process.poll() is None:
@@ -429,13 +440,7 @@ class Sink:
             time.sleep(0.005)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.output.close()
 
 
@@ -609,13 +614,7 @@ class Tunnel:
         return self.process.pid
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
 
 
 def bench_email_tls(bench):
