@@ -44,7 +44,9 @@ struct EmailMarkupTests {
     func trackingAsBefore() {
         let links = EmailLinks(baseURL: "https://crm.example.com", key: SymmetricKey(size: .bits256))
         let id = UUID()
-        let tracking = EmailTracking(links: links, communicationID: id, postalAddress: "1 Rue & Co <Paris>")
+        let tracking = EmailTracking(
+            links: links, communicationID: id, unsubscribeURL: links.unsubscribeURL(for: id), postalAddress: "1 Rue & Co <Paris>"
+        )
         let differing = Self.documents(count: 600).filter {
             tracking.apply(to: $0) != ReferenceTracking.apply($0, links: links, id: id, postalAddress: "1 Rue & Co <Paris>")
         }

@@ -15,11 +15,15 @@ package struct EmailComposer: Sendable {
 
     package func compose(_ message: OutboundMessage) -> MIMEMessage {
         var content = message.content
-        let footer = EmailFooter(postalAddress: sender.postalAddress, unsubscribeURL: links?.unsubscribeURL(for: message.communicationID))
+        // Signed once: the text footer, the HTML footer and the List-Unsubscribe header carry the same link.
+        let unsubscribeURL = links?.unsubscribeURL(for: message.communicationID)
+        let footer = EmailFooter(postalAddress: sender.postalAddress, unsubscribeURL: unsubscribeURL)
         content.text = footer.appended(toText: content.text)
         if let html = content.html {
-            if let links {
-                content.html = EmailTracking(links: links, communicationID: message.communicationID, postalAddress: sender.postalAddress).apply(to: html)
+            if let links, let unsubscribeURL {
+                content.html = EmailTracking(
+                    links: links, communicationID: message.communicationID, unsubscribeURL: unsubscribeURL, postalAddress: sender.postalAddress
+                ).apply(to: html)
             } else {
                 content.html = footer.appended(toHTML: html)
             }
@@ -27,7 +31,7 @@ package struct EmailComposer: Sendable {
         return MIMEMessage(
             from: sender, to: message.to, toName: message.recipientName, communicationID: message.communicationID,
             content: content, attachments: message.attachments,
-            unsubscribeURL: links?.unsubscribeURL(for: message.communicationID)
+            unsubscribeURL: unsubscribeURL
         )
     }
 

@@ -6,6 +6,8 @@ import Foundation
 struct EmailTracking {
     var links: EmailLinks
     var communicationID: UUID
+    /// `links.unsubscribeURL(for: communicationID)`, signed once by the composer.
+    var unsubscribeURL: String
     /// The sender's postal address, shown above the unsubscribe link (CAN-SPAM).
     var postalAddress: String?
 
@@ -25,7 +27,7 @@ struct EmailTracking {
         let address = postalAddress.map { "<br>\(EmailFooter.escapeText($0))" } ?? ""
         let footer = """
             <p style="font-size:12px;color:#888888">You receive this email about your event. \
-            <a href="\(Self.escapeAttribute(links.unsubscribeURL(for: communicationID)))">Unsubscribe</a>\(address)</p>\
+            <a href="\(Self.escapeAttribute(unsubscribeURL))">Unsubscribe</a>\(address)</p>\
             <img src="\(Self.escapeAttribute(links.openURL(for: communicationID)))" width="1" height="1" alt="" style="display:none">
             """
         if let end = ASCIIText.lastIndex(ofCaseInsensitive: "</body>", in: result) {
