@@ -3,10 +3,33 @@ import PackageDescription
 
 // The upcoming features keep each module's public surface small and its imports honest
 // (see shared/STYLE.md, after hummingbird's own manifest).
-let swiftSettings: [SwiftSetting] = [
+let languageSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+// `script/fuzz` sets CRM_SIDECAR_FUZZ: our own modules are then compiled with libFuzzer's coverage and
+// AddressSanitizer, and one more executable, crm-sidecar-fuzz, holds the fuzz targets and links
+// libFuzzer's main. The dependencies are built as always, so the fuzzer's attention stays on our code
+// and a fuzz build reuses their objects.
+let fuzzing = Context.environment["CRM_SIDECAR_FUZZ"] != nil
+let sanitizers: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer,address"])] : []
+let swiftSettings = languageSettings + sanitizers
+
+let fuzzTargets: [Target] = [
+    .executableTarget(
+        name: "CRMFuzz",
+        dependencies: [
+            "CRMModel", "Channels", "RPC",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        path: "Tests/fuzz/CRMFuzz",
+        swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])],
+        linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    )
 ]
 
 let package = Package(
@@ -14,7 +37,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "crm-sidecar", targets: ["CRMSidecar"])
-    ],
+    ] + (fuzzing ? [.executable(name: "crm-sidecar-fuzz", targets: ["CRMFuzz"])] : []),
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -190,5 +213,5 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-    ]
+    ] + (fuzzing ? fuzzTargets : [])
 )

@@ -22,6 +22,21 @@ package enum Communicate: RPCMethod {
         var idempotencyKey: String?
         var attachments: [Attachment]?
 
+        /// What the engine is asked to send; the rest of the params say when and how to answer.
+        package var request: CommunicationRequest {
+            CommunicationRequest(
+                planID: planID,
+                clientID: clientID,
+                messageType: messageType,
+                urgency: urgency,
+                recipient: recipient,
+                context: context ?? [:],
+                preferredChannel: preferredChannel,
+                idempotencyKey: idempotencyKey,
+                attachments: attachments ?? []
+            )
+        }
+
         package enum CodingKeys: String, CodingKey, CaseIterable {
             case planID = "plan_id"
             case clientID = "client_id"
@@ -92,17 +107,7 @@ package enum Communicate: RPCMethod {
     /// The engine checks the request's rules (`RequestValidator`) before it decides anything, for
     /// `dry_run` too.
     package static func handle(_ params: Params, context: MethodContext) async throws(RPCError) -> Result {
-        let request = CommunicationRequest(
-            planID: params.planID,
-            clientID: params.clientID,
-            messageType: params.messageType,
-            urgency: params.urgency,
-            recipient: params.recipient,
-            context: params.context ?? [:],
-            preferredChannel: params.preferredChannel,
-            idempotencyKey: params.idempotencyKey,
-            attachments: params.attachments ?? []
-        )
+        let request = params.request
         do {
             if params.dryRun == true {
                 return .dryRun(try await context.engine.decide(request, sendAt: params.sendAt))
