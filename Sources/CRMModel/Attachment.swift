@@ -36,7 +36,7 @@ public struct Attachment: Sendable, Equatable, Codable {
         }
         let suffix = filename.split(separator: ".").last.map { $0.lowercased() } ?? ""
         guard filename.contains("."), extensions.contains(suffix) else {
-            throw FieldError(field: "filename", reason: "must end in .\(extensions.sorted().joined(separator: " or ."))) for \(type)")
+            throw FieldError(field: "filename", reason: "must end in .\(extensions.sorted().joined(separator: " or .")) for \(type)")
         }
         self.filename = filename
         self.contentType = type

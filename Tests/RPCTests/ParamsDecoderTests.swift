@@ -46,6 +46,22 @@ struct ParamsDecoderTests {
         #expect(found?.reason.contains("accepted: plan_id, client_id") == true)
     }
 
+    @Test("an empty key is named by its quotes (found by script/fuzz)")
+    func emptyKey() {
+        var params = valid
+        params[""] = .string("x")
+        #expect(error(.object(params))?.field == #""""#)
+    }
+
+    @Test("a file name of the wrong type says which endings are accepted (found by script/fuzz)")
+    func attachmentEnding() {
+        var params = valid
+        params["attachments"] = .array([.object([
+            "filename": .string("plan.png"), "content_type": .string("application/pdf"), "data": .string("JVBERi0xLjQK"),
+        ])])
+        #expect(error(.object(params)) == FieldError(field: "attachments[0].filename", reason: "must end in .pdf for application/pdf"))
+    }
+
     @Test("missing, null and mistyped fields say so")
     func missing() {
         var params = valid

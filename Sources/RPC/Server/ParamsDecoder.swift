@@ -15,7 +15,8 @@ package enum ParamsDecoder {
         let accepted = Params.fieldNames
         if let unknown = members.keys.sorted().first(where: { !accepted.contains($0) }) {
             let list = accepted.isEmpty ? "it takes none" : "accepted: " + accepted.joined(separator: ", ")
-            throw .invalidParams(FieldError(field: unknown, reason: "is not a parameter of \(method); \(list)"))
+            // An empty key is named by its quotes, or the message would name nothing.
+            throw .invalidParams(FieldError(field: unknown.isEmpty ? #""""# : unknown, reason: "is not a parameter of \(method); \(list)"))
         }
         do {
             return try WireJSON.makeDecoder().decode(Params.self, from: Data(JSONValue.object(members).serialized()))
