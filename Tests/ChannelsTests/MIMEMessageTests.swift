@@ -35,6 +35,13 @@ struct MIMEMessageTests {
         #expect(text[subject + 1].hasPrefix(" =?utf-8?b?"), "long subjects fold onto continuation lines")
     }
 
+    @Test("a subject that looks like an encoded word is encoded, so a reader shows it as written")
+    func encodedWordLookalike() throws {
+        let text = try lines(RenderedMessage(subject: "=?utf-8?b?SGk=?=", html: "<p>x</p>", text: "x"))
+        let subject = try #require(text.first { $0.hasPrefix("Subject: ") })
+        #expect(subject == "Subject: =?utf-8?b?PT91dGYtOD9iP1NHaz0/PQ==?=")
+    }
+
     @Test("a line break in a header value is refused, never sent", arguments: [
         "Hello\r\nBcc: victim@example.com", "Hello\nBcc: victim@example.com", "Hello\rX: y",
     ])

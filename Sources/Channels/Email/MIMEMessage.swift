@@ -159,7 +159,8 @@ package struct MIMEMessage: Sendable {
     /// RFC 2047 encoded words (base64, UTF-8) for text that is not plain ASCII, each word short enough
     /// to keep the header line within limits, never splitting a character.
     static func encodedWord(_ text: String) -> String {
-        if text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) && text.count <= 900 {
+        // Text that holds `=?` could read as an encoded word of its own, so it is encoded too.
+        if text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) && text.count <= 900 && !text.contains("=?") {
             return text
         }
         var words: [String] = []
