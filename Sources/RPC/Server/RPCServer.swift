@@ -11,6 +11,11 @@ import Synchronization
 /// before anything is done for it, or, with `waitWhenFull`, not read until one finishes: the pipe
 /// fills and the client's writes wait, so a client piping thousands of requests gets every answer.
 ///
+/// What is read is bounded by what has been written, too: once `maxUnwrittenAnswers` answers are
+/// owed (running, or waiting for stdout), reading stops until some are out. A client that stops
+/// reading stdout, or sends batch after batch of invalid members (answered at once, with no place
+/// under `maxInFlight`), fills its own pipe instead of the sidecar's memory.
+///
 /// Every request it reads gets exactly one response, however the sidecar stops:
 /// - At end of input it lets what is in flight finish, then waits (at most `shutdownGrace`) for the
 ///   sends those requests started, so their notifications are written, and returns once every line is out.
@@ -23,20 +28,32 @@ package final class RPCServer: Sendable {
         package var maxDepth: Int
         /// At the limit, stop reading instead of refusing (WHEN_MAX_IN_FLIGHT=wait).
         package var waitWhenFull: Bool
+        /// Answers owed before reading stops: a batch counts one per member. A line that owes more
+        /// (a batch of 10,000) is read once nothing else is owed. About 3 KB each at most, while
+        /// the client reads; far above what a client that reads its answers ever has owed.
+        package var maxUnwrittenAnswers: Int
 
-        package init(maxLineLength: Int = 1 << 20, maxInFlight: Int = 64, maxDepth: Int = 64, waitWhenFull: Bool = false) {
+        package init(
+            maxLineLength: Int = 1 << 20, maxInFlight: Int = 64, maxDepth: Int = 64, waitWhenFull: Bool = false, maxUnwrittenAnswers: Int = 1024
+        ) {
             self.maxLineLength = maxLineLength
             self.maxInFlight = maxInFlight
             self.maxDepth = maxDepth
             self.waitWhenFull = waitWhenFull
+            self.maxUnwrittenAnswers = maxUnwrittenAnswers
         }
     }
 
-    /// The requests running, and the reader waiting for one of them to finish (WHEN_MAX_IN_FLIGHT=wait):
-    /// one lock, so a finish cannot slip between the reader's look and its wait.
+    /// The requests running and the answers owed, with whoever waits for a place among either: one
+    /// lock, so a finish cannot slip between a look and a wait.
     private struct Running {
         var count = 0
-        var reader: CheckedContinuation<Void, Never>?
+        /// Waiting for a place to run (WHEN_MAX_IN_FLIGHT=wait), first come first served: the reader,
+        /// or a batch taking places for its members one by one.
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        var unwritten = 0
+        /// The reader, waiting until `needed` more answers may be owed.
+        var reader: (continuation: CheckedContinuation<Void, Never>, needed: Int)?
     }
 
     private let methods: MethodTable
@@ -84,8 +101,7 @@ package final class RPCServer: Sendable {
                 await withGracefulShutdownHandler {
                     do {
                         for try await frame in inbound {
-                            if limits.waitWhenFull { await roomToRun() }
-                            accept(frame, output: output, group: &group)
+                            await accept(frame, output: output, group: &group)
                         }
                     } catch {
                         logger.error("reading stdin failed; finishing what is in flight", metadata: ["error": "\(error)"])
@@ -115,12 +131,13 @@ package final class RPCServer: Sendable {
         stdio.finish()
     }
 
-    private func accept(_ frame: InboundFrame, output: RPCOutput, group: inout DiscardingTaskGroup) {
+    private func accept(_ frame: InboundFrame, output: RPCOutput, group: inout DiscardingTaskGroup) async {
         let bytes: [UInt8]
         switch frame {
         case .oversized(let limit):
             let error = RPCError.invalidRequest("the line is longer than the limit of \(limit) bytes (MAX_LINE_BYTES); it was skipped")
-            group.addTask { await output.send(RPCResponse.error(error, id: .null)) }
+            await owe(1)
+            group.addTask { await output.send(RPCResponse.error(error, id: .null)); self.written(1) }
             return
         case .line(let line):
             bytes = line
@@ -129,36 +146,77 @@ package final class RPCServer: Sendable {
         case .blank:
             return
         case .unreadable(let error):
-            group.addTask { await output.send(RPCResponse.error(error, id: .null)) }
+            await owe(1)
+            group.addTask { await output.send(RPCResponse.error(error, id: .null)); self.written(1) }
         case .single(let message):
-            let admitted = admit(count: message.isRequest ? 1 : 0) == 1
+            await owe(1)
+            let admitted: Bool
+            if !message.isRequest {
+                admitted = false
+            } else if limits.waitWhenFull {
+                await placeToRun()
+                admitted = true
+            } else {
+                admitted = admit(count: 1) == 1
+            }
             let refused = stopping.withLock { $0 }
             group.addTask {
                 if let response = await self.respond(to: message, admitted: admitted, refused: refused) {
                     await output.send(response)
                 }
+                self.written(1)
             }
         case .batch(let messages):
-            var available = admit(count: messages.count(where: \.isRequest))
-            let admissions = messages.map { message -> Bool in
-                guard message.isRequest, available > 0 else { return false }
-                available -= 1
-                return true
-            }
+            await owe(messages.count)
             let refused = stopping.withLock { $0 }
-            group.addTask {
-                let responses = await withTaskGroup(of: (Int, RPCResponse?).self) { members in
-                    for (index, message) in messages.enumerated() {
-                        members.addTask { (index, await self.respond(to: message, admitted: admissions[index], refused: refused)) }
-                    }
-                    var responses = [RPCResponse?](repeating: nil, count: messages.count)
-                    for await (index, response) in members { responses[index] = response }
-                    return responses.compactMap { $0 }
+            if limits.waitWhenFull {
+                // Each member runs as it gets its place; reading resumes once the last one has.
+                await withCheckedContinuation { (allAdmitted: CheckedContinuation<Void, Never>) in
+                    group.addTask { await self.answer(messages, admission: .waiting(allAdmitted), refused: refused, output: output) }
                 }
-                // A batch of notifications only gets no answer at all, as the specification says.
-                if !responses.isEmpty { await output.send(responses) }
+            } else {
+                var available = admit(count: messages.count(where: \.isRequest))
+                let admissions = messages.map { message -> Bool in
+                    guard message.isRequest, available > 0 else { return false }
+                    available -= 1
+                    return true
+                }
+                group.addTask { await self.answer(messages, admission: .decided(admissions), refused: refused, output: output) }
             }
         }
+    }
+
+    /// How a batch's members got their places: all decided when it was read (refused beyond the
+    /// free ones), or each waited for in turn, with the reader told once the last has one.
+    private enum BatchAdmission {
+        case decided([Bool])
+        case waiting(CheckedContinuation<Void, Never>)
+    }
+
+    /// Answers a batch as one array. An invalid member is answered where it stands: a task each for
+    /// 10,000 of them was most of a batch's memory.
+    private func answer(_ messages: [IncomingMessage], admission: BatchAdmission, refused: Bool, output: RPCOutput) async {
+        var responses = [RPCResponse?](repeating: nil, count: messages.count)
+        await withTaskGroup(of: (Int, RPCResponse?).self) { members in
+            for (index, message) in messages.enumerated() {
+                guard message.isRequest else {
+                    if case .invalid(let error, let id) = message { responses[index] = .error(error, id: id) }
+                    continue
+                }
+                let admitted: Bool
+                switch admission {
+                case .decided(let admissions): admitted = admissions[index]
+                case .waiting: await placeToRun(); admitted = true
+                }
+                members.addTask { (index, await self.respond(to: message, admitted: admitted, refused: refused)) }
+            }
+            if case .waiting(let allAdmitted) = admission { allAdmitted.resume() }
+            for await (index, response) in members { responses[index] = response }
+        }
+        let answers = responses.compactMap { $0 }
+        // A batch of notifications only gets no answer at all, as the specification says.
+        if !answers.isEmpty { await output.send(answers) }
+        written(messages.count)
     }
 
     /// Takes up to `count` places among the requests in flight; returns how many it got.
@@ -170,24 +228,58 @@ package final class RPCServer: Sendable {
         }
     }
 
-    /// Returns once a request may run: at once below the limit, else when one finishes. Only the
-    /// reader admits, so the place stays free until it takes it.
-    private func roomToRun() async {
-        await withCheckedContinuation { (reader: CheckedContinuation<Void, Never>) in
+    /// Returns holding a place to run: at once below the limit, else when a request finishes and
+    /// hands its place on, to the longest waiting first.
+    private func placeToRun() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             let free = inFlight.withLock { running in
-                if running.count < limits.maxInFlight { return true }
-                running.reader = reader
+                if running.count < limits.maxInFlight {
+                    running.count += 1
+                    return true
+                }
+                running.waiting.append(waiter)
                 return false
             }
-            if free { reader.resume() }
+            if free { waiter.resume() }
         }
     }
 
     private func finished() {
-        let reader = inFlight.withLock { running in
-            running.count -= 1
-            defer { running.reader = nil }
-            return running.reader
+        let next = inFlight.withLock { running -> CheckedContinuation<Void, Never>? in
+            guard !running.waiting.isEmpty else {
+                running.count -= 1
+                return nil
+            }
+            return running.waiting.removeFirst()
+        }
+        next?.resume()
+    }
+
+    /// Returns once `count` more answers may be owed; nothing else owed is always room enough.
+    private func owe(_ count: Int) async {
+        await withCheckedContinuation { (reader: CheckedContinuation<Void, Never>) in
+            let room = inFlight.withLock { running in
+                if running.unwritten == 0 || running.unwritten + count <= limits.maxUnwrittenAnswers {
+                    running.unwritten += count
+                    return true
+                }
+                running.reader = (reader, count)
+                return false
+            }
+            if room { reader.resume() }
+        }
+    }
+
+    /// `count` answers are out (or were never owed: notifications), making room for the reader.
+    private func written(_ count: Int) {
+        let reader = inFlight.withLock { running -> CheckedContinuation<Void, Never>? in
+            running.unwritten -= count
+            guard let (reader, needed) = running.reader,
+                running.unwritten == 0 || running.unwritten + needed <= limits.maxUnwrittenAnswers
+            else { return nil }
+            running.unwritten += needed
+            running.reader = nil
+            return reader
         }
         reader?.resume()
     }
