@@ -22,7 +22,9 @@ package struct RPCParser: Sendable {
         self.maxBatch = maxBatch
     }
 
-    package func parse(_ bytes: [UInt8]) -> IncomingLine {
+    package func parse(_ line: [UInt8]) -> IncomingLine {
+        // RFC 8259 lets a reader ignore a byte order mark; the id scanner must not see it either.
+        let bytes = line.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(line.dropFirst(3)) : line
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) { return .blank }
         guard String(validating: bytes, as: UTF8.self) != nil else {
             return .unreadable(.parseError("the line is not valid UTF-8"))
@@ -32,9 +34,9 @@ package struct RPCParser: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONParser.parse(bytes, maxDepth: maxDepth)
         } catch {
-            return .unreadable(.parseError("the line is not valid JSON"))
+            return .unreadable(.parseError("the line is not valid JSON: \(error)"))
         }
         switch value {
         case .array(let members):

@@ -8,6 +8,7 @@ enum FuzzTargets {
         "lines": LinesTarget.run,
         "rpc": RPCTarget.run,
         "json": JSONTarget.run,
+        "parser": ParserTarget.run,
         "params": ParamsTarget.run,
         "mime": MIMETarget.run,
         "twilio": TwilioTarget.run,
