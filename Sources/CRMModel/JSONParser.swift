@@ -4,7 +4,9 @@
 /// Foundation's decoder, which read request lines before, is lenient where a JSON-RPC peer should
 /// not be: it takes UTF-16 and UTF-32 text, a trailing comma, a byte order mark, and leaves the value
 /// of a repeated name unchecked (`{"a":1,"a":01}`). It was also the largest single cost of reading a
-/// request. Numbers are read into the kinds Foundation gives, so nothing downstream sees a change:
+/// request. Numbers are read into the kinds Foundation gives (below 2^53; past it, a literal with a
+/// fraction may come out as the other kind, the same number to a double's precision), so nothing
+/// downstream sees a change:
 /// an integer literal that fits is an `Int64`, so is a literal with a fraction or exponent whose value
 /// is a whole number that fits (`1e2`, `100.0`) or whose double is whole within 2^53; anything else
 /// is a finite `Double`. Of a name given
@@ -14,6 +16,11 @@ public struct JSONParser {
         public var reason: String
         /// Where in the text, counting bytes from 0.
         public var offset: Int
+
+        public init(reason: String, offset: Int) {
+            self.reason = reason
+            self.offset = offset
+        }
 
         public var description: String { "\(reason) at byte \(offset + 1)" }
     }

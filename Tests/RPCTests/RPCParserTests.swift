@@ -31,6 +31,24 @@ struct RPCParserTests {
         #expect(code(of: small.parse(Array("[\(member),\(member),\(member),1]".utf8))) == -32600)
     }
 
+    @Test("a byte order mark is skipped: the id after it is echoed as written, a refusal counts it in its byte")
+    func byteOrderMark() {
+        guard case .single(.request(let request)) = parse("\u{FEFF}" + #"{"jsonrpc":"2.0","id":1e2,"method":"health"}"#) else {
+            Issue.record("a request after a byte order mark was not read")
+            return
+        }
+        #expect(request.id?.json == "1e2")
+        guard case .unreadable(let error) = parse("\u{FEFF}[1,]") else {
+            Issue.record("a trailing comma was read")
+            return
+        }
+        #expect(error.message.hasSuffix("the line is not valid JSON: a value cannot start with ']' at byte 7"))
+        guard case .blank = parse("\u{FEFF}  ") else {
+            Issue.record("a byte order mark and spaces are not a blank line")
+            return
+        }
+    }
+
     @Test("a request keeps its id, method and params")
     func request() {
         guard case .single(.request(let request)) = parse(#"{"jsonrpc":"2.0","id":"7","method":"health","params":{"a":1}}"#) else {

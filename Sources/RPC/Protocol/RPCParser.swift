@@ -24,7 +24,8 @@ package struct RPCParser: Sendable {
 
     package func parse(_ line: [UInt8]) -> IncomingLine {
         // RFC 8259 lets a reader ignore a byte order mark; the id scanner must not see it either.
-        let bytes = line.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(line.dropFirst(3)) : line
+        let mark = line.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let bytes = mark == 0 ? line : Array(line.dropFirst(mark))
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) { return .blank }
         guard String(validating: bytes, as: UTF8.self) != nil else {
             return .unreadable(.parseError("the line is not valid UTF-8"))
@@ -36,7 +37,9 @@ package struct RPCParser: Sendable {
         do {
             value = try JSONParser.parse(bytes, maxDepth: maxDepth)
         } catch {
-            return .unreadable(.parseError("the line is not valid JSON: \(error)"))
+            // The byte counted in the line as sent.
+            let failure = JSONParser.Failure(reason: error.reason, offset: error.offset + mark)
+            return .unreadable(.parseError("the line is not valid JSON: \(failure)"))
         }
         switch value {
         case .array(let members):

@@ -14,7 +14,8 @@ import Synchronization
 /// What is read is bounded by what has been written, too: once `maxUnwrittenAnswers` answers are
 /// owed (running, or waiting for stdout), reading stops until some are out. A client that stops
 /// reading stdout, or sends batch after batch of invalid members (answered at once, with no place
-/// under `maxInFlight`), fills its own pipe instead of the sidecar's memory.
+/// under `maxInFlight`), fills its own pipe instead of the sidecar's memory. So a client must read
+/// while it writes: one that writes thousands of requests before it reads any answer waits forever.
 ///
 /// Every request it reads gets exactly one response, however the sidecar stops:
 /// - At end of input it lets what is in flight finish, then waits (at most `shutdownGrace`) for the
@@ -150,6 +151,8 @@ package final class RPCServer: Sendable {
             group.addTask { await output.send(RPCResponse.error(error, id: .null)); self.written(1) }
         case .single(let message):
             await owe(1)
+            // Whether it was read before a stop began, not whether it got its place before.
+            let refused = stopping.withLock { $0 }
             let admitted: Bool
             if !message.isRequest {
                 admitted = false
@@ -159,7 +162,6 @@ package final class RPCServer: Sendable {
             } else {
                 admitted = admit(count: 1) == 1
             }
-            let refused = stopping.withLock { $0 }
             group.addTask {
                 if let response = await self.respond(to: message, admitted: admitted, refused: refused) {
                     await output.send(response)
