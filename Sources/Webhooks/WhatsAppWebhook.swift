@@ -36,7 +36,7 @@ struct WhatsAppWebhook: Sendable {
             logger.warning("refused a WhatsApp notification with a missing or wrong signature")
             return Responses.status(.forbidden)
         }
-        guard let notification = try? JSONDecoder().decode(WhatsAppNotification.self, from: body) else {
+        guard let notification = BoundedJSON.decode(WhatsAppNotification.self, from: body) else {
             return Responses.status(.badRequest)
         }
         do {

@@ -90,7 +90,7 @@ package struct TwilioProvider: ChannelProvider {
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         // A 2xx is Twilio's word that it took the message, even when the answer's body cannot be read.
-        let created = try? JSONDecoder().decode(Created.self, from: response.body)
+        let created = BoundedJSON.decode(Created.self, from: response.body)
         return ProviderReceipt(providerMessageID: created.flatMap { $0.sid.isEmpty ? nil : $0.sid })
     }
 
@@ -102,7 +102,7 @@ package struct TwilioProvider: ChannelProvider {
         request.headers.add(name: "Accept", value: "application/json")
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
-        let account = try? JSONDecoder().decode(Account.self, from: response.body)
+        let account = BoundedJSON.decode(Account.self, from: response.body)
         return "account \(settings.accountSID) is \(account?.status ?? "reachable")"
     }
 
@@ -113,7 +113,7 @@ package struct TwilioProvider: ChannelProvider {
     /// A Twilio error answer as facts. Its body is `{"code", "message", "more_info", "status"}`; a body
     /// that is not Twilio's (a proxy's 503 page) leaves only the status.
     static func failure(_ response: ProviderHTTP.Response) -> ProviderError {
-        let error = try? JSONDecoder().decode(APIError.self, from: response.body)
+        let error = BoundedJSON.decode(APIError.self, from: response.body)
         let detail = "Twilio answered \(response.status)" + (error?.message.map { ": \(Redaction.redact($0))" } ?? "")
         return ProviderError(
             detail, answer: .http(status: response.status), providerCode: error?.code.map(String.init),

@@ -68,7 +68,7 @@ package struct WhatsAppProvider: ChannelProvider {
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
         // A 2xx is Meta's word that it took the message, even when the answer's body cannot be read.
-        return (try? JSONDecoder().decode(Sent.self, from: response.body))?.messages.first?.id
+        return BoundedJSON.decode(Sent.self, from: response.body)?.messages.first?.id
     }
 
     /// The media id of `file`: the one uploaded before, while Meta still keeps it, or a new upload.
@@ -89,7 +89,7 @@ package struct WhatsAppProvider: ChannelProvider {
         request.body = .bytes(ByteBuffer(bytes: form.finished))
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
-        guard let uploaded = try? JSONDecoder().decode(Uploaded.self, from: response.body), !uploaded.id.isEmpty else {
+        guard let uploaded = BoundedJSON.decode(Uploaded.self, from: response.body), !uploaded.id.isEmpty else {
             throw ProviderError("the WhatsApp Cloud API answered \(response.status) to an upload without a media id", answer: .http(status: response.status))
         }
         media.remember(uploaded.id, for: file, at: now())
@@ -105,7 +105,7 @@ package struct WhatsAppProvider: ChannelProvider {
         request.headers.add(name: "Authorization", value: "Bearer \(settings.accessToken)")
         let response = try await http.send(request)
         guard (200..<300).contains(response.status) else { throw Self.failure(response) }
-        let number = try? JSONDecoder().decode(PhoneNumber.self, from: response.body)
+        let number = BoundedJSON.decode(PhoneNumber.self, from: response.body)
         return "sending number \(number?.displayPhoneNumber ?? settings.phoneNumberID)"
             + (number?.verifiedName.map { " (\($0))" } ?? "")
     }
@@ -114,7 +114,7 @@ package struct WhatsAppProvider: ChannelProvider {
     /// "error_subcode", "error_data": {"details"}, "fbtrace_id"}}`; a body that is not Meta's leaves
     /// only the status.
     static func failure(_ response: ProviderHTTP.Response) -> ProviderError {
-        let error = (try? JSONDecoder().decode(GraphError.self, from: response.body))?.error
+        let error = BoundedJSON.decode(GraphError.self, from: response.body)?.error
         var detail = "the WhatsApp Cloud API answered \(response.status)"
         if let message = error?.message { detail += ": \(Redaction.redact(message))" }
         if let details = error?.errorData?.details { detail += " (\(Redaction.redact(details)))" }

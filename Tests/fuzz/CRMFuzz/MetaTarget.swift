@@ -12,7 +12,7 @@ enum MetaTarget {
         let body = Data(input.bytes())
         require(!signature.isValid(header: header, body: body), "a signature from the input verified")
         require(signature.isValid(header: signature.sign(body), body: body), "a body signed with the app secret did not verify")
-        if let notification = try? JSONDecoder().decode(WhatsAppNotification.self, from: body) {
+        if let notification = BoundedJSON.decode(WhatsAppNotification.self, from: body) {
             _ = notification.events(receivedAt: Date())
         }
     }
