@@ -3,6 +3,8 @@ package import CRMModel
 package import Foundation
 import Hummingbird
 package import Logging
+import NIOCore
+import NIOPosix
 package import Orchestrator
 package import Prometheus
 import ServiceLifecycle
@@ -79,8 +81,14 @@ package struct WebhookServer: Service {
 
     package func run() async throws {
         let (status, links, logger) = (self.status, self.links, self.logger)
+        // A thread of its own: a flood of forged requests then has one event loop to take, not the
+        // ones stdin and stdout are served on.
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { eventLoops.shutdownGracefully { _ in } }
         let application = Application(
             router: routes(),
+            // Idle keep-alive connections are closed after a minute, so they cannot pile up.
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "crm-sidecar"),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
@@ -90,6 +98,7 @@ package struct WebhookServer: Service {
                 status.update(.listening(address))
                 logger.info("side port listening", metadata: ["webhooks.address": "\(address)"])
             },
+            eventLoopGroupProvider: .shared(eventLoops),
             logger: logger
         )
         do {
