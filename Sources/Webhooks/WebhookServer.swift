@@ -79,12 +79,14 @@ package struct WebhookServer: Service {
         }
     }
 
+    /// A thread of its own: a flood of forged requests then has one event loop to take, not the
+    /// ones stdin and stdout are served on. It lives as long as the process, as NIO's own singleton
+    /// does: shut down when the server returned, connections still closing scheduled work on it,
+    /// and NIO said so on stderr, which is for JSON log lines only.
+    private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     package func run() async throws {
         let (status, links, logger) = (self.status, self.links, self.logger)
-        // A thread of its own: a flood of forged requests then has one event loop to take, not the
-        // ones stdin and stdout are served on.
-        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { eventLoops.shutdownGracefully { _ in } }
         let application = Application(
             router: routes(),
             // Idle keep-alive connections are closed after a minute, so they cannot pile up.
@@ -98,7 +100,7 @@ package struct WebhookServer: Service {
                 status.update(.listening(address))
                 logger.info("side port listening", metadata: ["webhooks.address": "\(address)"])
             },
-            eventLoopGroupProvider: .shared(eventLoops),
+            eventLoopGroupProvider: .shared(Self.eventLoops),
             logger: logger
         )
         do {
