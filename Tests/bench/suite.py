@@ -56,6 +56,11 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "Tests" / "contract"))
+
+import procfs  # noqa: E402
+from percentiles import percentile  # noqa: E402
+from pipe_lines import PipeLines  # noqa: E402
 
 KEY = "q7m3Xk0dV9b2Lr8pT1yW4zC6nF5hJ0sA2eG9uK3iR8o="
 NOTIFICATION = b'{"jsonrpc":"2.0","method"'
@@ -106,24 +111,6 @@ def stop_children():
                 process.wait(timeout=10)
 
 
-def percentile(values, fraction):
-    """Nearest rank: the smallest value with at least `fraction` of the values at or below it."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
-def proc_status(pid):
-    values = {}
-    with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0]) / 1024  # MB
-    return values
-
-
 def io_counters(pid):
     """Bytes the process caused to be written to storage, and its write system calls, so far."""
     values = {}
@@ -132,13 +119,6 @@ def io_counters(pid):
             key, _, rest = line.partition(":")
             values[key] = int(rest)
     return values.get("write_bytes", 0), values.get("syscw", 0)
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a running process."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -157,15 +137,14 @@ class Child:
                              stderr=self.log, bufsize=0)
         self.out = self.process.stdout.fileno()
         self.input = self.process.stdin.fileno()
-        os.set_blocking(self.out, False)
         os.set_blocking(self.input, False)
-        self.carry = b""
+        self.pipe = PipeLines(self.out, self.closed, clock=time.perf_counter)
         self.ready = None
         if ready:
             lines = []
             deadline = time.perf_counter() + 120
             while not lines:
-                lines = self.read(deadline - time.perf_counter())
+                lines = self.pipe.read(deadline - time.perf_counter())
                 if time.perf_counter() > deadline:
                     raise RuntimeError(f"{label}: no sidecar.ready within 120 s\n{self.log_tail()}")
             self.ready = json.loads(lines[0])
@@ -176,22 +155,9 @@ class Child:
     def pid(self):
         return self.process.pid
 
-    def split(self, data):
-        *lines, self.carry = (self.carry + data).split(b"\n")
-        return lines
-
-    def read(self, timeout):
-        """The complete lines that arrive within `timeout` seconds (possibly none)."""
-        readable, _, _ = select.select([self.out], [], [], max(0.0, timeout))
-        if not readable:
-            return []
-        try:
-            data = os.read(self.out, 1 << 20)
-        except BlockingIOError:
-            return []
-        if not data:
-            raise RuntimeError(f"the process closed its stdout (exit {self.process.poll()})\n{self.log_tail()}")
-        return self.split(data)
+    def closed(self):
+        """What to say once it closed its stdout: a child that died mid-run should say why."""
+        return f"the process closed its stdout (exit {self.process.poll()})\n{self.log_tail()}"
 
     def log_tail(self, size=3000):
         self.log.flush()
@@ -303,13 +269,10 @@ def drive(child, lines, *, window=None, rate=None, until=None, poll=0.005, timeo
                 if key.data != "out":
                     continue
                 try:
-                    data = os.read(child.out, 1 << 20)
-                except BlockingIOError:
-                    continue
-                read_at = time.perf_counter()
-                if not data:
-                    raise RuntimeError(f"the process closed its stdout after {answers} answers\n{child.log_tail()}")
-                for line in child.split(data):
+                    lines_read, read_at = child.pipe.take()
+                except RuntimeError as error:
+                    raise RuntimeError(f"after {answers} answers, {error}") from None
+                for line in lines_read:
                     if line.startswith(NOTIFICATION):
                         if SENT in line:
                             run.sent_notifications += 1
@@ -460,7 +423,7 @@ def message_size(bench):
     deadline = time.perf_counter() + 30
     files = []
     while not files and time.perf_counter() < deadline:
-        child.read(0.02)
+        child.pipe.read(0.02)
         files = list((folder / "outbox" / "email").glob("*.eml"))
     child.close()
     assert files, "the outbox provider wrote no email"
@@ -491,10 +454,10 @@ def email_run(bench, label, count, database=None, folder=None, **env):
     child = bench.sidecar(folder, "sidecar", database=database, **env)
     lines = communicate_lines(count)
     before = bench.sink.count()
-    cpu_before, io_before = cpu_seconds(child.pid), io_counters(child.pid)
+    cpu_before, io_before = procfs.cpu_seconds(child.pid), io_counters(child.pid)
     run = drive(child, lines, window=WINDOW, until=lambda: bench.sink.count() >= before + count)
-    cpu, io_after = cpu_seconds(child.pid) - cpu_before, io_counters(child.pid)
-    status = proc_status(child.pid)
+    cpu, io_after = procfs.cpu_seconds(child.pid) - cpu_before, io_counters(child.pid)
+    status = procfs.status(child.pid)
     child.close()
     if run.errors:
         raise RuntimeError(f"{len(run.errors)} error answers, e.g. {list(run.errors.items())[:5]}")
@@ -636,10 +599,10 @@ def bench_email_tls(bench):
         client.stop()
         say(f"email_tls: crm-sidecar on SQLite with STARTTLS to stunnel before smtp-sink, {count} critical reminders, "
             f"{WINDOW} outstanding")
-        front_cpu = cpu_seconds(front.pid)
+        front_cpu = procfs.cpu_seconds(front.pid)
         result = email_run(bench, "tls", count, folder=folder, SMTP_PORT=front.port, SMTP_USE_TLS="true",
                            SMTP_CA_FILE=certificate)
-        front_us = (cpu_seconds(front.pid) - front_cpu) / count * 1e6
+        front_us = (procfs.cpu_seconds(front.pid) - front_cpu) / count * 1e6
     finally:
         client.stop()
         front.stop()
@@ -666,7 +629,7 @@ def open_loop(bench, label, lines, rate, warmup_lines):
     drive(child, warmup_lines, rate=200)
     end = time.perf_counter() + 0.5
     while time.perf_counter() < end:  # the warm-up's emails go out; keep reading meanwhile
-        child.read(end - time.perf_counter())
+        child.pipe.read(end - time.perf_counter())
     run = drive(child, lines, rate=rate, timeout=120 + len(lines) / rate * 4)
     child.close()
     return run
@@ -713,7 +676,7 @@ def first_answer(command, env, folder, label):
     os.write(child.input, b'{"jsonrpc":"2.0","id":1,"method":"health"}\n')
     deadline = started + 60
     while True:
-        lines = child.read(deadline - time.perf_counter())
+        lines = child.pipe.read(deadline - time.perf_counter())
         if any(not line.startswith(NOTIFICATION) and b'"id":1' in line for line in lines):
             elapsed = time.perf_counter() - started
             break
@@ -856,12 +819,12 @@ def durable_commits_per_second(folder, seconds):
 def scheduled_run(bench, count):
     folder = bench.folder(f"scheduled-{count}")
     child = bench.sidecar(folder, "sidecar", smtp=False)
-    idle = proc_status(child.pid)
+    idle = procfs.status(child.pid)
     tomorrow = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=2)
     send_at = f"{tomorrow.isoformat()}T12:00:00Z"
     say(f"scheduled: {count:,} communications with send_at {send_at}, {WINDOW} outstanding")
     run = drive(child, communicate_lines(count, send_at=send_at), window=WINDOW, timeout=3600)
-    status = proc_status(child.pid)
+    status = procfs.status(child.pid)
     child.close()
     if run.errors:
         raise RuntimeError(f"{len(run.errors)} error answers, e.g. {list(run.errors.items())[:5]}")
@@ -939,14 +902,11 @@ NEEDS_SINK = {"email", "email_tls", "latency", "stored", "burst"}
 def busy_fraction(seconds=1.0):
     """How busy the machine's CPUs were over `seconds` (0 to 1), from /proc/stat: anything else running
     while the benchmarks measure shows up in their figures."""
-    def sample():
-        with open("/proc/stat") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-    total, idle = sample()
+    busy, total = procfs.machine_cpu()
     time.sleep(seconds)
-    total2, idle2 = sample()
-    return 1 - (idle2 - idle) / max(1, total2 - total)
+    busy2, total2 = procfs.machine_cpu()
+    # At most 1: the ticks, turned into seconds, may round a whole busy second a hair over.
+    return min(1.0, (busy2 - busy) / (total2 - total)) if total2 > total else 0.0
 
 
 def machine():

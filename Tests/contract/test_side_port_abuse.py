@@ -51,7 +51,6 @@ import gc
 import hashlib
 import hmac
 import json
-import math
 import multiprocessing
 import os
 import pathlib
@@ -72,6 +71,9 @@ if str(CONTRACT) not in sys.path:
     sys.path.insert(0, str(CONTRACT))
 
 import contract  # noqa: E402
+import procfs  # noqa: E402
+from percentiles import percentile  # noqa: E402
+from pipe_lines import PipeLines  # noqa: E402
 
 TWILIO_AUTH_TOKEN = "side-port-abuse-twilio-auth-token"
 APP_SECRET = "side-port-abuse-meta-app-secret"
@@ -475,45 +477,11 @@ class Flooders:
 
 def proc_figures(pid):
     """RSS and its high-water mark (MB), threads, open file descriptors, CPU seconds of a process."""
-    figures = {}
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                figures[key] = int(rest.split()[0]) / 1024
-            elif key == "Threads":
-                figures["threads"] = int(rest)
+    figures = procfs.status(pid)
     with contextlib.suppress(OSError):
         figures["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
-    figures["cpu_seconds"] = cpu_seconds(pid)
+    figures["cpu_seconds"] = procfs.cpu_seconds(pid)
     return figures
-
-
-def cpu_seconds(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu():
-    """(busy, total) CPU seconds of the whole machine so far, all CPUs, from /proc/stat."""
-    with open("/proc/stat") as stat:
-        fields = [int(x) for x in stat.readline().split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    total = sum(fields[:8])
-    return (total - idle) / tick, total / tick
-
-
-def percentile(values, fraction):
-    """Nearest rank."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 class Sidecar:
@@ -527,9 +495,8 @@ class Sidecar:
                                         stderr=self._stderr, bufsize=0)
         self.out = self.process.stdout.fileno()
         self.input = self.process.stdin.fileno()
-        os.set_blocking(self.out, False)
         os.set_blocking(self.input, False)
-        self.carry = b""
+        self.pipe = PipeLines(self.out, self.closed)
         self.lines = []  # every line after sidecar.ready
         self.notifications = []
         self.responses = {}  # id -> response
@@ -542,7 +509,7 @@ class Sidecar:
         while self.ready is None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no sidecar.ready within 60 s\n{self.stderr_tail()}")
-            for line in self._read(deadline - time.monotonic()):
+            for line in self.pipe.read(deadline - time.monotonic()):
                 self.ready = json.loads(line)
                 assert self.ready.get("method") == "sidecar.ready", line
                 contract.check_notification(self.ready)
@@ -556,21 +523,9 @@ class Sidecar:
         self._stderr.flush()
         return self.stderr_path.read_text(errors="replace")[-size:]
 
-    def _read(self, timeout):
-        """Complete lines that arrive within `timeout` (none if nothing does)."""
-        import select
-
-        readable, _, _ = select.select([self.out], [], [], max(0.0, timeout))
-        if not readable:
-            return []
-        try:
-            data = os.read(self.out, 1 << 20)
-        except BlockingIOError:
-            return []
-        if not data:
-            raise RuntimeError(f"the sidecar closed its stdout (exit {self.process.poll()})\n{self.stderr_tail()}")
-        *lines, self.carry = (self.carry + data).split(b"\n")
-        return lines
+    def closed(self):
+        """What to say once it closed its stdout: a sidecar that died mid-test should say why."""
+        return f"the sidecar closed its stdout (exit {self.process.poll()})\n{self.stderr_tail()}"
 
     def _file(self, line, at):
         if self.ready is None:
@@ -605,7 +560,7 @@ class Sidecar:
             self._flush()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no answer to {method} within {timeout} s\n{self.stderr_tail()}")
-            for raw in self._read(0.001 if self.pending else deadline - time.monotonic()):
+            for raw in self.pipe.read(0.001 if self.pending else deadline - time.monotonic()):
                 self._file(raw, time.monotonic())
         return self.responses[id]
 
@@ -654,14 +609,7 @@ class Sidecar:
                 for key, _ in selector.select(max(0.0, wait)):
                     if key.data != "out":
                         continue
-                    try:
-                        data = os.read(self.out, 1 << 20)
-                    except BlockingIOError:
-                        continue
-                    at = time.monotonic()
-                    if not data:
-                        raise RuntimeError(f"the sidecar closed its stdout (exit {self.process.poll()})\n{self.stderr_tail()}")
-                    *lines, self.carry = (self.carry + data).split(b"\n")
+                    lines, at = self.pipe.take()
                     for line in lines:
                         self._file(line, at)
         finally:
@@ -677,7 +625,7 @@ class Sidecar:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                for raw in self._read(deadline - time.monotonic()):
+                for raw in self.pipe.read(deadline - time.monotonic()):
                     self._file(raw, time.monotonic())
             except RuntimeError:
                 break
@@ -841,7 +789,7 @@ def measure(binary, workdir, plan, processes=PROCESSES, connections=CONNECTIONS,
         rss = []  # the sidecar's RSS (MB) at the start of each phase and at the end
 
         def mark(number):
-            cpu_marks[number] = (cpu_seconds(sidecar.pid), machine_cpu())
+            cpu_marks[number] = (procfs.cpu_seconds(sidecar.pid), procfs.machine_cpu())
             rss.append(round(proc_figures(sidecar.pid).get("VmRSS", float("nan")), 1))
 
         marks = [(begin, (lambda n=n: mark(n))) for n, (_, begin, _, _) in enumerate(phases)] + [(end, lambda: mark(len(phases)))]
