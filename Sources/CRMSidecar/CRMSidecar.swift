@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `crm-sidecar`: the communication engine an event-planning workflow spawns and talks to in
 /// JSON-RPC 2.0 over stdin and stdout.
@@ -15,4 +16,37 @@ struct CRMSidecar: AsyncParsableCommand {
         subcommands: [Serve.self, Migrate.self, Check.self, ValidateConfig.self, Purge.self, RotateKey.self],
         defaultSubcommand: Serve.self
     )
+
+    /// ArgumentParser's own `main`, except for how the process ends: with `_exit`, once stdout and
+    /// stderr are flushed, not `exit`.
+    ///
+    /// `exit` runs every library's exit-time teardown (atexit handlers, C++ static destructors) while
+    /// threads that never stop are still running: NIO's event loops, the side port's, the dispatch
+    /// workers. exit(3) is not thread-safe, and a CI run once saw glibc report heap corruption on
+    /// another thread while a sidecar that had stopped cleanly was exiting 0. When a command returns,
+    /// everything it owes is written and durable; there is nothing left for that teardown to do.
+    static func main() async {
+        var code = ExitCode.success
+        do {
+            var command = try await asyncParseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // What `exit(withError:)` would print: help on stdout, a usage error on stderr.
+            code = exitCode(for: error)
+            let text = fullMessage(for: error)
+            if !text.isEmpty {
+                if code == .success {
+                    print(text)
+                } else {
+                    StandardError.write(Array((text + "\n").utf8))
+                }
+            }
+        }
+        fflush(nil)
+        _exit(code.rawValue)
+    }
 }
