@@ -4,7 +4,6 @@ package import Foundation
 import Hummingbird
 package import Logging
 import NIOCore
-import NIOPosix
 package import Orchestrator
 package import Prometheus
 import ServiceLifecycle
@@ -79,12 +78,6 @@ package struct WebhookServer: Service {
         }
     }
 
-    /// A thread of its own: a flood of forged requests then has one event loop to take, not the
-    /// ones stdin and stdout are served on. It lives as long as the process, as NIO's own singleton
-    /// does: shut down when the server returned, connections still closing scheduled work on it,
-    /// and NIO said so on stderr, which is for JSON log lines only.
-    private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
     package func run() async throws {
         let (status, links, logger) = (self.status, self.links, self.logger)
         let application = Application(
@@ -100,11 +93,15 @@ package struct WebhookServer: Service {
                 status.update(.listening(address))
                 logger.info("side port listening", metadata: ["webhooks.address": "\(address)"])
             },
-            eventLoopGroupProvider: .shared(Self.eventLoops),
+            eventLoopGroupProvider: .shared(SidePortExecutor.shared.eventLoops),
             logger: logger
         )
         do {
-            try await application.run()
+            // Child tasks inherit the preference: every connection's handler runs on the side port's
+            // thread (see SidePortExecutor).
+            try await withTaskExecutorPreference(SidePortExecutor.shared) {
+                try await application.run()
+            }
         } catch {
             // Most likely the port is taken. Sending still works; receipts wait until it is fixed.
             let reason = "cannot listen on \(settings.host):\(settings.port): \(error)"
