@@ -25,6 +25,8 @@ struct CRMSidecar: AsyncParsableCommand {
     /// workers. exit(3) is not thread-safe, and a CI run once saw glibc report heap corruption on
     /// another thread while a sidecar that had stopped cleanly was exiting 0. When a command returns,
     /// everything it owes is written and durable; there is nothing left for that teardown to do.
+    /// Skipped with it: whatever a sanitizer or coverage build would do at exit (LeakSanitizer's
+    /// report, coverage files); the fuzz harness is a binary of its own and does not pass through here.
     static func main() async {
         var code = ExitCode.success
         do {
@@ -35,7 +37,9 @@ struct CRMSidecar: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            // What `exit(withError:)` would print: help on stdout, a usage error on stderr.
+            // What `exit(withError:)` would print: help on stdout, a usage error on stderr. It
+            // prints to stdout exactly when the code is 0 (help, --version, CleanExit); recheck this
+            // when ArgumentParser is upgraded (MessageInfo.shouldExitCleanly).
             code = exitCode(for: error)
             let text = fullMessage(for: error)
             if !text.isEmpty {
@@ -46,7 +50,6 @@ struct CRMSidecar: AsyncParsableCommand {
                 }
             }
         }
-        fflush(nil)
-        _exit(code.rawValue)
+        StandardError.exitBetweenLines(code.rawValue)
     }
 }

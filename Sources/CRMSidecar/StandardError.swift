@@ -28,4 +28,14 @@ enum StandardError {
             }
         }
     }
+
+    /// Ends the process between two lines, never in the middle of one another thread is writing:
+    /// flushes C's stdio buffers and calls `_exit` (see `CRMSidecar.main`) while holding the writers'
+    /// lock.
+    static func exitBetweenLines(_ code: Int32) -> Never {
+        lock.withLock { _ in
+            fflush(nil)
+            _exit(code)
+        }
+    }
 }

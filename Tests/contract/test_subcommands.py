@@ -78,3 +78,18 @@ def test_validate_config_names_the_bad_variable(workdir, env, variable):
     done = run(workdir, "validate-config", env=env)
     assert done.returncode == 78
     assert done.stdout.startswith(f"✗ {variable} ")
+
+
+def test_help_and_version_go_to_stdout_and_a_usage_error_to_stderr(workdir):
+    """The sidecar ends its process itself (`CRMSidecar.main`, with `_exit`): what ArgumentParser would
+    print and the codes it would exit with must be unchanged, and nothing may be lost unflushed."""
+    done = run(workdir, "--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "0.1.0\n", "")
+    for arguments in (["--help"], ["help", "serve"], ["serve", "--help"]):
+        done = run(workdir, *arguments)
+        assert done.returncode == 0 and done.stderr == "", (arguments, done)
+        assert done.stdout.startswith("OVERVIEW:") and "USAGE: crm-sidecar" in done.stdout, (arguments, done.stdout)
+    for arguments in (["--bogus"], ["check"], ["check", "fax"]):
+        done = run(workdir, *arguments)
+        assert done.returncode == 64 and done.stdout == "", (arguments, done)
+        assert done.stderr.startswith("Error: ") and "Usage: crm-sidecar" in done.stderr, (arguments, done.stderr)
