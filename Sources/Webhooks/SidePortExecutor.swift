@@ -1,10 +1,15 @@
 import NIOCore
 import NIOPosix
 
-/// Where the side port's work runs: its request handlers, and the actors they call, run as jobs on the
-/// side port's own event loop, one thread, instead of Swift's cooperative pool, which the JSON-RPC
-/// server and the send loop share. A flood of forged requests then has that one thread to take, never
-/// the threads a workflow's request is answered on.
+/// Where the side port's work runs: its request handlers run as jobs on the side port's own event
+/// loop, one thread, instead of Swift's cooperative pool, which the JSON-RPC server and the send loop
+/// share. A flood of forged requests, refused before it reaches anything shared, then has that one
+/// thread to take.
+///
+/// A real callback goes further, into actors stdio uses too (the event intake, the notification sink
+/// and stdout's writer); an actor without an executor of its own runs on the one its caller prefers,
+/// so that part of a callback runs here as well, and stdio's requests still wait their turn at those
+/// actors as before. The database's own threads (GRDB's writer, PostgreSQL's event loops) stay shared.
 ///
 /// Measured with `test_side_port_abuse.py` (debug build, 2 CPUs): with the handlers on the pool, 2,300-
 /// 2,700 forged requests a second took stdio's `health` p99 from 3.5 to 10.2-10.5 ms (2.9-3.0x); here,
