@@ -56,7 +56,7 @@ import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "Tests" / "contract"))
+sys.path.append(str(ROOT / "Tests" / "contract"))  # after this folder: its names come first
 
 import procfs  # noqa: E402
 from percentiles import percentile  # noqa: E402

@@ -8,13 +8,13 @@ commit order is not its sequence order), and for what arrived on a side port whi
 
 import datetime
 import json
-import os
 import threading
 import time
 import uuid
 
 import pytest
 
+import procfs
 from conftest import communicate_params
 from test_persistence import rfc3339
 from test_webhooks import (
@@ -164,12 +164,7 @@ def schedule_many(sidecar, ids, count, prefix, window=48):
 
 def cpu_seconds(sidecar):
     """User and system CPU time a running sidecar has used so far (Linux)."""
-    try:
-        with open(f"/proc/{sidecar.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return float("nan")
+    return procfs.cpu_seconds(sidecar.process.pid)
 
 
 def wait_live(sidecar, count, timeout=60):

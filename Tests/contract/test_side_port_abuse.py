@@ -64,8 +64,6 @@ import time
 import urllib.parse
 import uuid
 
-import pytest
-
 CONTRACT = pathlib.Path(__file__).resolve().parent
 if str(CONTRACT) not in sys.path:
     sys.path.insert(0, str(CONTRACT))
