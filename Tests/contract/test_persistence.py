@@ -155,10 +155,13 @@ def test_two_sidecars_drain_due_work_once_and_a_killed_one_loses_none(start, wor
     for process, id in pending:
         assert process.response(id, timeout=60)["result"]["status"] == "scheduled"
 
-    # Killed mid-way: once a third of the work is sent, a with its share of it.
+    # Killed mid-way: once a third of the work is sent and a has taken part. Its share is not even:
+    # on one SQLite file, the process waiting for the write lock sleeps between tries (SQLite's busy
+    # handler, up to 100 ms) while the one holding it takes it again at once, so a has sent anything
+    # from a handful to a third by then (8 to 336 of 1,000 seen). On PostgreSQL both claim at will.
     outbox_a, outbox_b = workdir / "outbox-a", workdir / "outbox-b"
     deadline = time.monotonic() + 90
-    while len(outbox_ids(outbox_a)) < 20 or len(outbox_ids(outbox_a)) + len(outbox_ids(outbox_b)) < total // 3:
+    while not outbox_ids(outbox_a) or len(outbox_ids(outbox_a)) + len(outbox_ids(outbox_b)) < total // 3:
         assert time.monotonic() < deadline, (
             f"sidecar a sent only {len(outbox_ids(outbox_a))}, b {len(outbox_ids(outbox_b))}; "
             f"a's log ends:\n{a.stderr()[-3000:]}"
