@@ -70,7 +70,7 @@ package struct Engine: Sendable {
         let decision = try await decide(request, sendAt: requested, at: createdAt)
         let dueNow = decision.sendAt <= createdAt
         let communication = Communication(
-            id: UUID(), request: request, decision: decision, status: dueNow ? .queued : .scheduled, createdAt: createdAt
+            id: .timeOrdered(at: createdAt), request: request, decision: decision, status: dueNow ? .queued : .scheduled, createdAt: createdAt
         )
         let lease = dueNow ? leasing.lease(from: createdAt) : nil
         let fingerprint = request.idempotencyKey.map { _ in Idempotency.fingerprint(of: request, sendAt: requested) }
