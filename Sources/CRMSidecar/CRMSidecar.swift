@@ -37,14 +37,15 @@ struct CRMSidecar: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            // What `exit(withError:)` would print: help on stdout, a usage error on stderr. It
-            // prints to stdout exactly when the code is 0 (help, --version, CleanExit); recheck this
-            // when ArgumentParser is upgraded (MessageInfo.shouldExitCleanly).
+            // What `exit(withError:)` would print: help on stdout (no JSON-RPC session runs then),
+            // a usage error on stderr. It prints to stdout exactly when the code is 0 (help,
+            // --version, CleanExit); recheck this when ArgumentParser is upgraded
+            // (MessageInfo.shouldExitCleanly).
             code = exitCode(for: error)
             let text = fullMessage(for: error)
             if !text.isEmpty {
                 if code == .success {
-                    print(text)
+                    Report.line(text)
                 } else {
                     StandardError.write(Array((text + "\n").utf8))
                 }

@@ -1,8 +1,9 @@
 import Foundation
 
-/// The report of `check`, `validate-config` and `purge`, on stdout.
+/// The report of `check`, `validate-config` and `purge`, and the text of `--help` and `--version`, on
+/// stdout.
 ///
-/// Those subcommands are not JSON-RPC sessions, so their report goes where a shell user looks for it.
+/// Those are not JSON-RPC sessions, so their report goes where a shell user looks for it.
 /// This is the one place outside the RPC transport that writes to stdout, and `serve` never calls it:
 /// while serving, stdout carries the protocol only.
 enum Report {
