@@ -68,8 +68,8 @@ public struct AuditEntry: Sendable, Equatable, Encodable {
         try container.encode(at, forKey: .at)
         try container.encode(actor, forKey: .actor)
         try container.encode(action, forKey: .action)
-        try container.encode(clientID?.uuidString.lowercased(), forKey: .clientID)
-        try container.encode(communicationID?.uuidString.lowercased(), forKey: .communicationID)
+        try container.encode(clientID?.canonicalString, forKey: .clientID)
+        try container.encode(communicationID?.canonicalString, forKey: .communicationID)
         try container.encode(detail, forKey: .detail)
     }
 }

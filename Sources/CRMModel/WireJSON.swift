@@ -20,29 +20,41 @@ public enum WireJSON {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let (days, dayMilliseconds) = floorDivision(milliseconds, 86_400_000)
         let (year, month, day) = civil(fromDays: days)
+        guard (0...9999).contains(year) else { return formatWide(year: year, month: month, day: day, dayMilliseconds) }
         let seconds = dayMilliseconds / 1000
-        var text = ""
-        text.reserveCapacity(24)
-        func append(_ value: Int64, width: Int) {
-            let digits = String(value)
-            if digits.utf8.count < width { text += String(repeating: "0", count: width - digits.utf8.count) }
-            text += digits
+        // 24 ASCII bytes written in place: no intermediate strings.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int64, width: Int, at offset: Int) {
+                var value = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, width: 4, at: 0)
+            put(month, width: 2, at: 5)
+            put(day, width: 2, at: 8)
+            put(seconds / 3600, width: 2, at: 11)
+            put(seconds / 60 % 60, width: 2, at: 14)
+            put(seconds % 60, width: 2, at: 17)
+            put(dayMilliseconds % 1000, width: 3, at: 20)
+            for (offset, character) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] as [(Int, Unicode.Scalar)] {
+                buffer[offset] = UInt8(ascii: character)
+            }
+            return 24
         }
-        append(year, width: 4)
-        text += "-"
-        append(month, width: 2)
-        text += "-"
-        append(day, width: 2)
-        text += "T"
-        append(seconds / 3600, width: 2)
-        text += ":"
-        append(seconds / 60 % 60, width: 2)
-        text += ":"
-        append(seconds % 60, width: 2)
-        text += "."
-        append(dayMilliseconds % 1000, width: 3)
-        text += "Z"
-        return text
+    }
+
+    /// A year before 0 or after 9999, which no four digits hold: written as the digits need.
+    private static func formatWide(year: Int64, month: Int64, day: Int64, _ dayMilliseconds: Int64) -> String {
+        let seconds = dayMilliseconds / 1000
+        func padded(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.utf8.count)) + digits
+        }
+        let yearText = year < 0 ? "-" + padded(-year, 4) : padded(year, 4)
+        return "\(yearText)-\(padded(month, 2))-\(padded(day, 2))T\(padded(seconds / 3600, 2)):\(padded(seconds / 60 % 60, 2)):"
+            + "\(padded(seconds % 60, 2)).\(padded(dayMilliseconds % 1000, 3))Z"
     }
 
     private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int64) {
@@ -68,7 +80,14 @@ public enum WireJSON {
         (try? withFraction.parse(string)) ?? (try? withoutFraction.parse(string))
     }
 
-    public static func makeEncoder() -> JSONEncoder {
+    /// The encoder of the wire and of stored JSON.
+    public static func makeEncoder() -> WireEncoder {
+        WireEncoder()
+    }
+
+    /// Foundation's encoder with the same conventions: for what must stay byte for byte as earlier
+    /// versions wrote it (idempotency fingerprints), and for tests to hold `WireEncoder` to it.
+    public static func makeFoundationEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in

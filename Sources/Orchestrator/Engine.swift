@@ -101,7 +101,7 @@ package struct Engine: Sendable {
             // work queue (here or in another sidecar) finishes the send once the database is back.
             logger.error(
                 "cannot record the send; the work queue will finish it",
-                metadata: ["communication.id": "\(communication.id.uuidString.lowercased())", "error": "\(error.description)"]
+                metadata: ["communication.id": "\(communication.id.canonicalString)", "error": "\(error.description)"]
             )
             return communication
         }
@@ -129,7 +129,7 @@ package struct Engine: Sendable {
 
     package func communication(id: UUID) async throws(EngineError) -> Communication {
         let found = try await storing { () throws(StoreError) in try await store.communication(id: id) }
-        guard let found else { throw .notFound("no communication has id \(id.uuidString.lowercased())") }
+        guard let found else { throw .notFound("no communication has id \(id.canonicalString)") }
         return found
     }
 
@@ -153,7 +153,7 @@ package struct Engine: Sendable {
             )
             // Cancelled already: a trail that cannot be written is logged, not the caller's failure.
             if (try? await store.audit(entry)) == nil {
-                logger.error("cannot audit a cancel", metadata: ["communication.id": "\(id.uuidString.lowercased())"])
+                logger.error("cannot audit a cancel", metadata: ["communication.id": "\(id.canonicalString)"])
             }
             return change.status
         }

@@ -179,7 +179,7 @@ package final class SendLoop: Service {
                 // The lease runs out and the work is claimed again, by this process or another.
                 self.logger.error(
                     "delivery stopped on a storage error; the work will be claimed again",
-                    metadata: ["communication.id": "\(communication.id.uuidString.lowercased())", "error": "\(error)"]
+                    metadata: ["communication.id": "\(communication.id.canonicalString)", "error": "\(error)"]
                 )
             }
         }

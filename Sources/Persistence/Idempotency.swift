@@ -24,11 +24,12 @@ package enum Idempotency {
     /// does not.
     package static func fingerprint(of request: CommunicationRequest, sendAt: Date?) -> Data {
         var parts: [String] = [
-            request.planID.uuidString.lowercased(), request.clientID.uuidString.lowercased(),
+            request.planID.canonicalString, request.clientID.canonicalString,
             request.messageType.rawValue, request.urgency.rawValue, request.preferredChannel?.rawValue ?? "",
             sendAt.map(WireJSON.format) ?? "",
         ]
-        let encoder = WireJSON.makeEncoder()
+        // Foundation's, not the wire's: a fingerprint stored by an earlier version must still match.
+        let encoder = WireJSON.makeFoundationEncoder()
         parts.append((try? encoder.encode(request.recipient)).map { String(decoding: $0, as: UTF8.self) } ?? "")
         parts.append((try? encoder.encode(request.context)).map { String(decoding: $0, as: UTF8.self) } ?? "")
         for attachment in request.attachments {

@@ -24,12 +24,12 @@ struct AttachmentRoutes: Sendable {
         do {
             files = try await attachments(id)
         } catch {
-            logger.error("could not read an attachment for its link", metadata: ["communication.id": "\(id.uuidString.lowercased())", "error": "\(error)"])
+            logger.error("could not read an attachment for its link", metadata: ["communication.id": "\(id.canonicalString)", "error": "\(error)"])
             return Responses.status(.serviceUnavailable)
         }
         guard files.indices.contains(position) else { return Responses.status(.notFound) }
         let file = files[position]
-        logger.info("attachment fetched by its link", metadata: ["communication.id": "\(id.uuidString.lowercased())", "position": "\(position)"])
+        logger.info("attachment fetched by its link", metadata: ["communication.id": "\(id.canonicalString)", "position": "\(position)"])
         return Response(
             status: .ok,
             headers: [

@@ -33,7 +33,7 @@ package struct MIMEMessage: Sendable {
         self.unsubscribeURL = unsubscribeURL
         self.date = date
         // One UUID keeps the header within 78 characters; X-CRM-Communication-ID carries the link.
-        self.messageID = "<\(UUID().uuidString.lowercased())@\(from.domain)>"
+        self.messageID = "<\(UUID().canonicalString)@\(from.domain)>"
     }
 
     package func serialized() throws(ProviderError) -> [UInt8] {
@@ -56,7 +56,7 @@ package struct MIMEMessage: Sendable {
             ("Date", Self.rfc5322Date(date)),
             ("Message-ID", messageID),
             ("MIME-Version", "1.0"),
-            ("X-CRM-Communication-ID", communicationID.uuidString.lowercased()),
+            ("X-CRM-Communication-ID", communicationID.canonicalString),
         ]
         if let unsubscribeURL {
             // RFC 8058: the HTTPS link and the header that says a POST to it unsubscribes in one click.
@@ -101,7 +101,7 @@ package struct MIMEMessage: Sendable {
     }
 
     private static func boundary() -> String {
-        "=_crm_\(UUID().uuidString.lowercased())"
+        "=_crm_\(UUID().canonicalString)"
     }
 
     private static func part(type: String, _ text: String) -> [String] {

@@ -1,3 +1,4 @@
+import CRMModel
 package import Foundation
 
 /// The outbox folder's copies of messages, which hold their text and addresses in the clear: an
@@ -11,7 +12,7 @@ package struct OutboxCopies: Sendable {
 
     /// Removes every copy of the communications `ids` (any channel, any attempt); how many it removed.
     package func remove(_ ids: [UUID]) -> Int {
-        let prefixes = Set(ids.map { $0.uuidString.lowercased() })
+        let prefixes = Set(ids.map { $0.canonicalString })
         guard !prefixes.isEmpty else { return 0 }
         var removed = 0
         let files = FileManager.default

@@ -17,7 +17,7 @@ package struct OutboxProvider: ChannelProvider {
     }
 
     package func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderReceipt {
-        let id = "\(message.communicationID.uuidString.lowercased())-\(message.attempt)"
+        let id = "\(message.communicationID.canonicalString)-\(message.attempt)"
         let fileName: String
         let bytes: Data
         do {
@@ -47,7 +47,8 @@ package struct OutboxProvider: ChannelProvider {
     }
 
     private static let encoder: JSONEncoder = {
-        let encoder = WireJSON.makeEncoder()
+        // Foundation's, for its pretty printing: outbox files are for people to read.
+        let encoder = WireJSON.makeFoundationEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()

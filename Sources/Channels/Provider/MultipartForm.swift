@@ -1,8 +1,9 @@
+import CRMModel
 import Foundation
 
 /// A `multipart/form-data` body (RFC 7578): text fields and files, for uploads.
 struct MultipartForm: Sendable {
-    let boundary = "crm-sidecar-" + UUID().uuidString.lowercased()
+    let boundary = "crm-sidecar-" + UUID().canonicalString
     private(set) var body = Data()
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }

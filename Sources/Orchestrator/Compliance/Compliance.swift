@@ -51,7 +51,7 @@ package struct Compliance: Sendable {
     package func export(clientID: UUID) async throws(EngineError) -> ClientExport {
         let export = try await storing { () throws(StoreError) in try await store.export(clientID: clientID, at: now()) }
         guard !export.isEmpty else {
-            throw .notFound("no client has id \(clientID.uuidString.lowercased()): nothing is stored about it")
+            throw .notFound("no client has id \(clientID.canonicalString): nothing is stored about it")
         }
         return export
     }
@@ -80,7 +80,7 @@ package struct Compliance: Sendable {
         // After the commit: a crash in between leaves copies that the next call removes.
         erasure.filesRemoved = outbox?.remove(forgetting.communicationIDs) ?? 0
         logger.notice("client erased", metadata: [
-            "client.id": "\(clientID.uuidString.lowercased())", "erased": "\(erasure.erasedCommunications)",
+            "client.id": "\(clientID.canonicalString)", "erased": "\(erasure.erasedCommunications)",
             "cancelled": "\(erasure.cancelledCommunications)", "files_removed": "\(erasure.filesRemoved)",
         ])
         return erasure

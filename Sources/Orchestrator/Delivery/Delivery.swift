@@ -59,7 +59,7 @@ package struct Delivery: Sendable {
         var unused = companions
         var machine = DeliveryMachine(communication, rules: rules)
         var logger = logger
-        logger[metadataKey: "communication.id"] = "\(communication.id.uuidString.lowercased())"
+        logger[metadataKey: "communication.id"] = "\(communication.id.canonicalString)"
         do {
             try await run(&machine, lease: lease, companions: &unused, logger: logger)
         } catch {

@@ -61,7 +61,7 @@ package struct EventIntake: Sendable {
                 _ = try await store.record(attempt, for: id, movingTo: nil)
                 try await store.watchForReceipt(id, until: now())
                 logger.notice("not delivered; falling back to the next channel", metadata: [
-                    "communication.id": "\(id.uuidString.lowercased())", "channel": "\(report.channel.rawValue)",
+                    "communication.id": "\(id.canonicalString)", "channel": "\(report.channel.rawValue)",
                     "provider.code": "\(report.providerCode ?? "none")",
                 ])
                 return

@@ -57,7 +57,7 @@ struct CommunicationColumns: Sendable {
         self.dueAt = dueAt
     }
 
-    init(_ communication: Communication, encoder: JSONEncoder, key: ClientKey) throws(StoreError) {
+    init(_ communication: Communication, encoder: WireEncoder, key: ClientKey) throws(StoreError) {
         let id = communication.id.key
         func data(_ value: some Encodable) throws(StoreError) -> Data {
             do { return try encoder.encode(value) } catch {

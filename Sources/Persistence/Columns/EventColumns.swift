@@ -33,7 +33,7 @@ struct EventColumns: Sendable {
     }
 
     /// `sealer` is `keyID(of:)` and its data key, when the event has personal fields.
-    init(_ event: EngineEvent, sealedBy sealer: (id: String, key: ClientKey)?, at: Date, encoder: JSONEncoder) throws(StoreError) {
+    init(_ event: EngineEvent, sealedBy sealer: (id: String, key: ClientKey)?, at: Date, encoder: WireEncoder) throws(StoreError) {
         method = event.method
         communicationID = event.communicationID?.key
         clientID = event.clientID?.key
@@ -52,7 +52,7 @@ struct EventColumns: Sendable {
         for name in names {
             taken[name] = payload.removeValue(forKey: name)
         }
-        let id = UUID().uuidString.lowercased()
+        let id = UUID().canonicalString
         keyID = sealer.id
         personalID = id
         personal = try sealer.key.seal(Data(try Self.text(.object(taken), encoder: encoder).utf8), "events.personal", row: id)
@@ -86,7 +86,7 @@ struct EventColumns: Sendable {
     }
 
     /// The typed event a listed one was announced as; nil for a method this version does not know.
-    static func event(_ logged: LoggedEvent, encoder: JSONEncoder, decoder: JSONDecoder) -> EngineEvent? {
+    static func event(_ logged: LoggedEvent, encoder: WireEncoder, decoder: JSONDecoder) -> EngineEvent? {
         guard let data = try? encoder.encode(logged.params) else { return nil }
         switch logged.method {
         case EngineEvent.statusMethod: return (try? decoder.decode(StatusChange.self, from: data)).map(EngineEvent.status)
@@ -96,7 +96,7 @@ struct EventColumns: Sendable {
         }
     }
 
-    private static func text(of event: EngineEvent, encoder: JSONEncoder) throws(StoreError) -> String {
+    private static func text(of event: EngineEvent, encoder: WireEncoder) throws(StoreError) -> String {
         do {
             let data = switch event {
             case .status(let change): try encoder.encode(change)
@@ -117,7 +117,7 @@ struct EventColumns: Sendable {
         }
     }
 
-    private static func text(_ value: JSONValue, encoder: JSONEncoder) throws(StoreError) -> String {
+    private static func text(_ value: JSONValue, encoder: WireEncoder) throws(StoreError) -> String {
         do {
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         } catch {

@@ -36,7 +36,7 @@ struct PreferencesColumns: Sendable {
         "opt_out_email=\(optOutEmail) opt_out_sms=\(optOutSMS) opt_out_whatsapp=\(optOutWhatsApp) source=\(source)"
     }
 
-    init(_ preferences: ClientPreferences, encoder: JSONEncoder) throws(StoreError) {
+    init(_ preferences: ClientPreferences, encoder: WireEncoder) throws(StoreError) {
         let channels: Data
         do { channels = try encoder.encode(preferences.preferredChannels) } catch {
             throw StoreError(.corruptRecord, "cannot encode preferred channels")

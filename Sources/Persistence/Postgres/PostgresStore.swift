@@ -1104,7 +1104,7 @@ package final class PostgresStore: Store, Service {
         providerMessageID: String?,
         at: Date,
         cipher: FieldCipher,
-        encoder: JSONEncoder,
+        encoder: WireEncoder,
         logging: Bool = true,
         on connection: PostgresConnection,
         logger: Logger
@@ -1142,7 +1142,7 @@ package final class PostgresStore: Store, Service {
     /// sidecar) waits for this one before it takes the next number. That is what makes seq order
     /// commit order; `PostgresTransaction.commit(after:)` keeps the wait as short as it can be.
     private static func log(
-        _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, stamping inbound: InboundKey? = nil,
+        _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Int64 {
         guard let seq = try await log(
@@ -1159,7 +1159,7 @@ package final class PostgresStore: Store, Service {
     /// Appends `events` to the log in one statement, and commits: the counter moves by their
     /// number, and they take the numbers below its new value, in order. Their seqs.
     private static func log(
-        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: JSONEncoder, stamping inbound: InboundKey? = nil,
+        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
         on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64] {
         guard !events.isEmpty else { return [] }

@@ -875,7 +875,7 @@ package final class SQLiteStore: Store {
         providerMessageID: String?,
         at: Date,
         cipher: FieldCipher,
-        encoder: JSONEncoder,
+        encoder: WireEncoder,
         in db: Database
     ) throws -> StatusChange? {
         guard let row = try Row.fetchOne(
@@ -905,7 +905,7 @@ package final class SQLiteStore: Store {
 
     /// Appends `event` to the log inside the caller's write; its `seq`. (One writer at a time: the
     /// seq SQLite picks is the next in commit order.)
-    private static func log(_ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: JSONEncoder, in db: Database) throws -> Int64 {
+    private static func log(_ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: WireEncoder, in db: Database) throws -> Int64 {
         var sealer: (id: String, key: ClientKey)?
         if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
             sealer = (keyID, try clientKey(creatingFor: keyID, cipher: cipher, in: db))

@@ -1,3 +1,4 @@
+import CRMModel
 import Crypto
 import Foundation
 
@@ -32,7 +33,7 @@ final class ExportFile {
             throw Failure(reason: "a file is already there; exports never replace one")
         }
         target = url
-        temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.lowercased()).partial")
+        temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID().canonicalString).partial")
         // Created with the mode, not chmod-ed after: there is no moment when it is readable by others.
         descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else { throw Failure(reason: String(cString: strerror(errno))) }

@@ -1,4 +1,4 @@
-package import Foundation
+package import CRMModel
 
 /// A JSON-RPC response: a result or an error, for one id.
 ///
@@ -25,17 +25,19 @@ package struct RPCResponse: Sendable {
     /// Appends the response as one JSON object: the result or error from `encoder`, the id as its
     /// text. The members come in the order a sorted-keys encoder would put them, as before ids were
     /// echoed as written. On a throw, `bytes` is left as it was.
-    package func encode(using encoder: JSONEncoder, into bytes: inout [UInt8]) throws {
+    package func encode(using encoder: WireEncoder, into bytes: inout [UInt8]) throws {
+        // Each body is encoded before anything is appended: a throw leaves `bytes` as it was.
+        var body: [UInt8] = []
         switch outcome {
         case .result(let result):
-            let body = try encoder.encode(result)
+            try encoder.append(result, to: &body)
             bytes.append(contentsOf: #"{"id":"#.utf8)
             bytes.append(contentsOf: id.json.utf8)
             bytes.append(contentsOf: #","jsonrpc":"2.0","result":"#.utf8)
             bytes.append(contentsOf: body)
             bytes.append(UInt8(ascii: "}"))
         case .error(let error):
-            let body = try encoder.encode(error)
+            try encoder.append(error, to: &body)
             bytes.append(contentsOf: #"{"error":"#.utf8)
             bytes.append(contentsOf: body)
             bytes.append(contentsOf: #","id":"#.utf8)

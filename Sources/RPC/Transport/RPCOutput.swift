@@ -18,9 +18,9 @@ package actor RPCOutput {
 
     /// Encodes and writes a notification (or any other message that carries no request's id).
     package func send(_ message: some Encodable) async {
-        var bytes: Data
+        var bytes: [UInt8] = []
         do {
-            bytes = try encoder.encode(message)
+            try encoder.append(message, to: &bytes)
         } catch {
             logger.error("a message could not be encoded", metadata: ["error": "\(error)"])
             return
