@@ -29,6 +29,40 @@ struct SQLiteStoreTests {
         #expect(try await store.writerSynchronousMode() == 2)
     }
 
+    @Test("committed pages reach the database file without the writer checkpointing: a connection of its own copies them")
+    func checkpointsBesideTheWriter() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: StoreBackend.quiet)
+        let size = { ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0 }
+        let before = size()
+        // About 2 MB of pages: far below the writer's own threshold (WALCheckpointer.writerBackstopPages).
+        let now = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<1000 {
+                group.addTask {
+                    let request = CommunicationRequest(
+                        planID: UUID(), clientID: UUID(), messageType: .welcome, urgency: .high,
+                        recipient: Recipient(email: try EmailAddress(validating: "priya@example.com")),
+                        context: ["client_name": .string(String(repeating: "Priya ", count: 50))]
+                    )
+                    let communication = Communication(
+                        id: .timeOrdered(at: now), request: request,
+                        decision: Decision(channels: [.email], sendAt: now.addingTimeInterval(3600), priority: 5, reasons: []),
+                        status: .scheduled, createdAt: now
+                    )
+                    try await store.insert(communication, leasedTo: nil)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while size() < before + 1_000_000, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(size() >= before + 1_000_000, "the database file stayed at \(size()) bytes (\(before) before the writes)")
+        #expect(try await store.writerAutoCheckpointPages() == WALCheckpointer.writerBackstopPages)
+    }
+
     @Test("opening twice applies nothing twice")
     func reopening() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path

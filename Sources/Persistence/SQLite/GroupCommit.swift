@@ -42,13 +42,16 @@ final class GroupCommit: Sendable {
     static let maxBatch = 128
 
     private let pool: DatabasePool
+    /// Run on the writer after each transaction it commits (or tried to).
+    private let afterCommit: @Sendable () -> Void
     private let queue = Mutex(Queue())
 
     /// How many writes wait for the writer; for tests that hold it.
     var waiting: Int { queue.withLock { $0.pending.count } }
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
+        self.afterCommit = afterCommit
     }
 
     /// Runs `body` in a write transaction, maybe shared with others; returns once it is committed.
@@ -88,6 +91,7 @@ final class GroupCommit: Sendable {
             }
             if batch.isEmpty { return }
             commit(batch, in: db)
+            afterCommit()
         }
     }
 

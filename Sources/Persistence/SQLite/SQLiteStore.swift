@@ -43,13 +43,23 @@ package final class SQLiteStore: Store {
         // GRDB sets `synchronous = NORMAL` when it turns WAL on (after `prepareDatabase`), and in WAL
         // mode NORMAL commits without an fsync: an answered request could be lost with the power.
         // FULL on the writer, the only connection that commits, makes each commit wait for the disk.
+        // The writer checkpoints only as a backstop: `WALCheckpointer` does it beside the writer.
         do {
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            try pool.writeWithoutTransaction {
+                try $0.execute(sql: "PRAGMA synchronous = FULL")
+                try $0.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
+            }
         } catch {
             throw StoreError(.unavailable, "cannot set SQLite's synchronous mode at \(path): \(Self.describe(error))")
         }
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
-        writes = GroupCommit(pool: pool)
+        let checkpointer: WALCheckpointer
+        do {
+            checkpointer = try WALCheckpointer(path: path, logger: logger)
+        } catch {
+            throw StoreError(.unavailable, "cannot open SQLite database at \(path) for checkpoints: \(Self.describe(error))")
+        }
+        writes = GroupCommit(pool: pool) { checkpointer.committed() }
     }
 
     /// Switching a new file to WAL needs a lock the busy timeout does not wait for; another sidecar
@@ -61,6 +71,11 @@ package final class SQLiteStore: Store {
     /// The writer connection's `PRAGMA synchronous` (2 is FULL), for the test that holds it there.
     func writerSynchronousMode() async throws -> Int {
         try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The writer connection's `PRAGMA wal_autocheckpoint`, for the test that holds it at the backstop.
+    func writerAutoCheckpointPages() async throws -> Int {
+        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") ?? -1 }
     }
 
     private static func isBusy(_ error: any Error) -> Bool {
