@@ -73,11 +73,34 @@ final class WireEncoding: Encoder {
         if T.self == Bool.self { return .bool(value as! Bool) }
         if T.self == Double.self { return try double(value as! Double, at: path) }
         if T.self == Int64.self { return .int(value as! Int64) }
+        if T.self == JSONValue.self { return try tree(of: value as! JSONValue, at: path) }
         if T.self == Date.self { return .string(WireJSON.format(value as! Date)) }
         if T.self == Data.self { return .string((value as! Data).base64EncodedString()) }
         if T.self == URL.self { return .string((value as! URL).absoluteString) }
         if T.self == Decimal.self { return .number((value as! Decimal).description) }
         return nil
+    }
+
+    /// A caller's `context` and other values kept as JSON: converted directly, not one container at a time.
+    private static func tree(of value: JSONValue, at path: () -> [any CodingKey]) throws -> WireTree {
+        switch value {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .int(let number): return .int(number)
+        case .double(let number): return try double(number, at: path)
+        case .string(let text): return .string(text)
+        case .array(let elements):
+            let array = WireTree.Array()
+            array.values.reserveCapacity(elements.count)
+            for element in elements { array.values.append(try tree(of: element, at: path)) }
+            return .array(array)
+        case .object(let members):
+            let object = WireTree.Object()
+            object.keys.reserveCapacity(members.count)
+            object.values.reserveCapacity(members.count)
+            for (key, member) in members { object.set(key, try tree(of: member, at: path)) }
+            return .object(object)
+        }
     }
 
     fileprivate static func double(_ value: Double, at path: () -> [any CodingKey]) throws -> WireTree {

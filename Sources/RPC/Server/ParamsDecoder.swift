@@ -19,15 +19,9 @@ package enum ParamsDecoder {
             throw .invalidParams(FieldError(field: unknown.isEmpty ? #""""# : unknown, reason: "is not a parameter of \(method); \(list)"))
         }
         do {
-            return try WireJSON.makeDecoder().decode(Params.self, from: Data(JSONValue.object(members).serialized()))
+            // Read from the value the request's parser made: no second parse of the text.
+            return try WireDecoder().decode(Params.self, from: .object(members))
         } catch let error as DecodingError {
-            // Foundation reports a number that does not fit the type (1.5 for an integer) as
-            // invalid JSON with no path; the JSON is ours and valid, so the fraction is the cause.
-            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
-                let key = members.keys.sorted().first(where: { if case .double(let value) = members[$0] { value.rounded() != value } else { false } })
-            {
-                throw .invalidParams(FieldError(field: key, reason: "must be a whole number"))
-            }
             throw .invalidParams(fieldError(error))
         } catch let error as FieldError {
             throw .invalidParams(error)
