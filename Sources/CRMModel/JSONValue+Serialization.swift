@@ -3,8 +3,8 @@ extension JSONValue {
     /// escaped as RFC 8259 requires, numbers as Swift prints them (the shortest text that reads back
     /// as the same double).
     ///
-    /// For handing a value already read to a `Decodable` type (`ParamsDecoder`): Foundation's
-    /// encoder did the same through `Codable`, at a cost paid by every request.
+    /// For tests and fuzz targets that hold a value read by our parser against Foundation's reading
+    /// of the same text. (The sidecar itself writes JSON with `WireEncoder`.)
     public func serialized() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)
@@ -40,8 +40,6 @@ extension JSONValue {
         }
     }
 
-    private static let hex = Array("0123456789abcdef".utf8)
-
     /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped as
     /// RFC 8259 requires (`\n`, `\r`, `\t` by name), slashes and non-ASCII as they are.
     public static func appendString(_ text: String, to bytes: inout [UInt8]) {
@@ -55,8 +53,8 @@ extension JSONValue {
             case UInt8(ascii: "\t"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0..<0x20:
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
+                bytes.append(HexDigits.lowercase[Int(byte >> 4)])
+                bytes.append(HexDigits.lowercase[Int(byte & 0xF)])
             default: bytes.append(byte)
             }
         }

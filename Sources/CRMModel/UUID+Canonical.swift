@@ -7,7 +7,7 @@ extension UUID {
     /// `lowercased()` copies it again, and every answer, notification and stored row writes ids.
     public var canonicalString: String {
         String(unsafeUninitializedCapacity: 36) { buffer in
-            let digits = Self.hexDigits
+            let digits = HexDigits.lowercase
             var position = 0
             withUnsafeBytes(of: uuid) { bytes in
                 for (index, byte) in bytes.enumerated() {
@@ -23,6 +23,4 @@ extension UUID {
             return position
         }
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

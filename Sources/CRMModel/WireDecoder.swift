@@ -11,6 +11,11 @@ public import Foundation
 /// callers tell the field and the fault the same way. Two faults read better than Foundation has them:
 /// a fraction for an integer is "must be a whole number", and a number out of an integer type's range
 /// says the range, both at the field's path (Foundation reports the first without one).
+///
+/// A `JSONValue` inside the value (a request's `context`) is the parser's own, except that a whole
+/// number written with a fraction (`2.0`, `-0.0`) becomes an integer, as it did through Foundation:
+/// what the sidecar stores, echoes and fingerprints for an idempotency key stays as it was. Not
+/// handled specially, unlike Foundation: `Decimal` and 128-bit integers; no params use them.
 public struct WireDecoder: Sendable {
     public init() {}
 

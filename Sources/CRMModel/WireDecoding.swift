@@ -1,26 +1,15 @@
 import Foundation
 
-/// `WireDecoder`'s `Decoder`: one for each value decoded through `init(from:)`, knowing its parent
-/// and key rather than a copied coding path, which is built only when an error or a type asks.
-final class WireDecoding: Decoder {
+/// `WireDecoder`'s `Decoder`: one for each value decoded through `init(from:)` (a `CodingPathLink`).
+final class WireDecoding: Decoder, CodingPathLink {
     let value: JSONValue
-    private let parent: WireDecoding?
-    private let key: (any CodingKey)?
+    let parent: WireDecoding?
+    let key: (any CodingKey)?
 
     init(_ value: JSONValue, parent: WireDecoding? = nil, key: (any CodingKey)? = nil) {
         self.value = value
         self.parent = parent
         self.key = key
-    }
-
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var node: WireDecoding? = self
-        while let current = node {
-            if let key = current.key { path.append(key) }
-            node = current.parent
-        }
-        return path.reversed()
     }
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -48,7 +37,7 @@ final class WireDecoding: Decoder {
     /// in vain), anything else through its `init(from:)`.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         if T.self == String.self { return try string() as! T }
-        if T.self == JSONValue.self { return value as! T }
+        if T.self == JSONValue.self { return value.wholeNumbersAsIntegers as! T }
         if T.self == Bool.self { return try bool() as! T }
         if T.self == Int.self { return try integer(Int.self) as! T }
         if T.self == Int64.self { return try integer(Int64.self) as! T }

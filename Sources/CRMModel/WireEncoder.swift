@@ -9,8 +9,9 @@ public import Foundation
 /// path kept for every value) was a tenth of the CPU of a sent email. This one keeps the same
 /// two-step shape (collect the value, then write it with sorted keys) without those costs.
 ///
-/// Keys are sorted as Swift's `String` orders them, which is what Foundation's `.sortedKeys`
-/// does; a key encoded twice in one object keeps its last value.
+/// Keys are sorted by their UTF-8 bytes, as Foundation's `.sortedKeys` sorts them; a key encoded
+/// twice in one object keeps its last value. Not handled specially, unlike Foundation: `Decimal`
+/// (written as its own `Codable` has it) and 128-bit integers; the sidecar encodes neither.
 public struct WireEncoder: Sendable {
     public init() {}
 

@@ -1,26 +1,15 @@
 import Foundation
 
 /// `WireEncoder`'s `Encoder`: the value being encoded collects into `tree`. A value that encodes
-/// itself through `encode(to:)` gets one of its own, which knows its parent and key rather than a
-/// copied coding path: the path is only built when a value asks for it, and few do.
-final class WireEncoding: Encoder {
+/// itself through `encode(to:)` gets one of its own (a `CodingPathLink`).
+final class WireEncoding: Encoder, CodingPathLink {
     private(set) var tree: WireTree?
-    private let parent: WireEncoding?
-    private let key: (any CodingKey)?
+    let parent: WireEncoding?
+    let key: (any CodingKey)?
 
     init(parent: WireEncoding? = nil, key: (any CodingKey)? = nil) {
         self.parent = parent
         self.key = key
-    }
-
-    var codingPath: [any CodingKey] {
-        var path: [any CodingKey] = []
-        var node: WireEncoding? = self
-        while let current = node {
-            if let key = current.key { path.append(key) }
-            node = current.parent
-        }
-        return path.reversed()
     }
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -148,17 +137,28 @@ final class WireEncoding: Encoder {
             object.set(key.stringValue, try encoding.box(value, key: key))
         }
 
+        /// Asked again under the same key, the container writes into the same object, as Foundation's does.
         mutating func nestedContainer<NestedKey: CodingKey>(
             keyedBy keyType: NestedKey.Type, forKey key: Key
         ) -> KeyedEncodingContainer<NestedKey> {
-            let nested = WireTree.Object()
-            object.set(key.stringValue, .object(nested))
+            let nested: WireTree.Object
+            if case .object(let existing) = object.last(key.stringValue) {
+                nested = existing
+            } else {
+                nested = WireTree.Object()
+                object.set(key.stringValue, .object(nested))
+            }
             return KeyedEncodingContainer(Keyed<NestedKey>(encoding: WireEncoding(parent: encoding, key: key), object: nested))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-            let nested = WireTree.Array()
-            object.set(key.stringValue, .array(nested))
+            let nested: WireTree.Array
+            if case .array(let existing) = object.last(key.stringValue) {
+                nested = existing
+            } else {
+                nested = WireTree.Array()
+                object.set(key.stringValue, .array(nested))
+            }
             return Unkeyed(encoding: WireEncoding(parent: encoding, key: key), array: nested)
         }
 

@@ -26,6 +26,11 @@ enum WireTree {
             keys.append(key)
             values.append(value)
         }
+
+        /// The value last set for `key`, for a nested container asked for again under the same key.
+        func last(_ key: String) -> WireTree? {
+            keys.lastIndex(of: key).map { values[$0] }
+        }
     }
 
     final class Array {
@@ -50,8 +55,12 @@ enum WireTree {
         case .object(let object):
             bytes.append(UInt8(ascii: "{"))
             let keys = object.keys
-            // Sorted by key, then by when encoded, so the last of equal keys is the one kept.
-            let order = keys.indices.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
+            // By the keys' UTF-8 bytes, as Foundation's writer sorts (not `String`'s `<`, which
+            // compares normalized text), then by when encoded, so the last of equal keys is kept.
+            let order = keys.indices.sorted { left, right in
+                if keys[left].utf8.elementsEqual(keys[right].utf8) { return left < right }
+                return keys[left].utf8.lexicographicallyPrecedes(keys[right].utf8)
+            }
             var first = true
             for (position, index) in order.enumerated() {
                 if position + 1 < order.count, keys[order[position + 1]] == keys[index] { continue }
@@ -82,8 +91,6 @@ enum WireTree {
         }
     }
 
-    private static let hex = Swift.Array("0123456789abcdef".utf8)
-
     /// Quotes and backslashes escaped; control characters as `\b`, `\f`, `\n`, `\r`, `\t` or
     /// `\u00xx`; everything else (slashes, DEL, non-ASCII) as it is.
     static func appendString(_ text: String, to bytes: inout [UInt8]) {
@@ -103,7 +110,7 @@ enum WireTree {
                 case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
                 case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
                 default:
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), HexDigits.lowercase[Int(byte >> 4)], HexDigits.lowercase[Int(byte & 0xF)]])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))

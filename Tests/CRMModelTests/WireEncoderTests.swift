@@ -37,7 +37,8 @@ struct WireEncoderTests {
 
     @Test("keys sorted as Foundation sorts them, whatever order they were encoded in")
     func keyOrder() throws {
-        let keys = ["channel_used", "channels", "a10", "a9", "B", "a", "_x", "é", "e", "Z", "zz", "a_b", "aB", "ab", "", "1", "😀", "\u{7f}"]
+        // "e\u{301}x" is "éx" decomposed: by bytes it sorts before "f", as normalized text after.
+        let keys = ["channel_used", "channels", "a10", "a9", "B", "a", "_x", "é", "e", "Z", "zz", "a_b", "aB", "ab", "", "1", "😀", "\u{7f}", "e\u{301}x", "f"]
         try expectSame(Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) }))
         try expectSame([String: [String: Int]]())
         try expectSame(["outer": ["b": 1, "a": 2]])
@@ -60,9 +61,23 @@ struct WireEncoderTests {
         try expectSame([Empty()])
         try expectSame(Child())
         try expectSame(Twice())
+        try expectSame(NestedTwice())
         #expect(throws: EncodingError.self) { try wire.encode(Empty()) }
         #expect(throws: EncodingError.self) { try wire.encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try wire.encode(["x": Double.infinity]) }
+    }
+
+    @Test("times are written as RFC 3339 UTC with milliseconds, years past four digits included")
+    func times() {
+        let cases: [(TimeInterval, String)] = [
+            (0, "1970-01-01T00:00:00.000Z"), (-1.5, "1969-12-31T23:59:58.500Z"), (1_764_590_400.1236, "2025-12-01T12:00:00.124Z"),
+            (951_825_600, "2000-02-29T12:00:00.000Z"), (253_402_300_799.999, "9999-12-31T23:59:59.999Z"),
+            (253_402_300_800.5, "10000-01-01T00:00:00.500Z"), (-62_167_219_200, "0000-01-01T00:00:00.000Z"),
+            (-62_198_755_200, "-0001-01-01T00:00:00.000Z"),
+        ]
+        for (seconds, expected) in cases {
+            #expect(WireJSON.format(Date(timeIntervalSince1970: seconds)) == expected)
+        }
     }
 
     @Test("JSON values of every kind, as callers send them in `context`")
@@ -109,6 +124,21 @@ struct WireEncoderTests {
             try empty.encodeNil()
             try container.encodeIfPresent(Int?.none, forKey: AnyKey("absent"))
             try container.encode([Empty()], forKey: AnyKey("empties"))
+        }
+    }
+
+    /// Asks twice for the same nested containers: both times they write into the same place.
+    private struct NestedTwice: Encodable {
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            var first = container.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("n"))
+            try first.encode(1, forKey: AnyKey("a"))
+            var second = container.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("n"))
+            try second.encode(2, forKey: AnyKey("b"))
+            var list = container.nestedUnkeyedContainer(forKey: AnyKey("l"))
+            try list.encode(1)
+            var again = container.nestedUnkeyedContainer(forKey: AnyKey("l"))
+            try again.encode(2)
         }
     }
 

@@ -61,6 +61,16 @@ struct SQLiteStoreTests {
         }
         #expect(size() >= before + 1_000_000, "the database file stayed at \(size()) bytes (\(before) before the writes)")
         #expect(try await store.writerAutoCheckpointPages() == WALCheckpointer.writerBackstopPages)
+        // Writes over, every frame is copied in the end: the database file alone, without its WAL, has them all.
+        var inFile = 0
+        while inFile < 1000, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            let copy = path + ".alone"
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            inFile = (try? await DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM communications") ?? 0 }) ?? 0
+        }
+        #expect(inFile == 1000, "the database file alone has \(inFile) of the 1,000 communications")
     }
 
     @Test("opening twice applies nothing twice")

@@ -10,28 +10,51 @@ import Testing
 @Suite("Params read by WireDecoder: the same acceptance and the same field errors as through Foundation's decoder")
 struct WireDecoderParityTests {
     /// What Foundation's decoder, as `ParamsDecoder` used it, made of `params`.
-    static func throughFoundation<Params: RPCParams>(_ type: Params.Type, _ params: [String: JSONValue]) -> FieldError? {
+    /// What a decode came to: every field of the params (nested ones too) written out, or the field error.
+    enum Outcome: Equatable {
+        case decoded(String)
+        case refused(FieldError)
+    }
+
+    /// `value` written out field by field, with dictionaries in key order: two equal values give the
+    /// same text whatever order their dictionaries iterate in.
+    static func canonical(_ value: Any) -> String {
+        if value is Data || value is UUID || value is Date { return String(reflecting: value) }
+        let mirror = Mirror(reflecting: value)
+        if mirror.children.isEmpty { return String(reflecting: value) }
+        let children = mirror.children.map { ($0.label.map { "\($0): " } ?? "") + canonical($0.value) }
+        let inside = mirror.displayStyle == .dictionary || mirror.displayStyle == .set ? children.sorted() : children
+        return "\(mirror.subjectType)(" + inside.joined(separator: ", ") + ")"
+    }
+
+    /// Where two outcomes part, with some text around it: the whole of a long one says little.
+    static func difference(_ found: Outcome, _ expected: Outcome) -> String {
+        let (left, right) = (Array(String(describing: found)), Array(String(describing: expected)))
+        let start = zip(left, right).prefix { $0 == $1 }.count
+        let slice = { (text: [Character]) in String(text[max(0, start - 60)..<min(text.count, start + 80)]) }
+        return "WireDecoder: …\(slice(left))…; Foundation: …\(slice(right))…"
+    }
+
+    static func throughFoundation<Params: RPCParams>(_ type: Params.Type, _ params: [String: JSONValue]) -> Outcome {
         do {
-            _ = try WireJSON.makeDecoder().decode(Params.self, from: Data(JSONValue.object(params).serialized()))
-            return nil
+            return .decoded(canonical(try WireJSON.makeDecoder().decode(Params.self, from: Data(JSONValue.object(params).serialized()))))
         } catch let error as DecodingError {
-            return ParamsDecoder.fieldError(error)
+            return .refused(ParamsDecoder.fieldError(error))
         } catch let error as FieldError {
-            return error
+            return .refused(error)
         } catch {
-            return FieldError(field: "params", reason: "could not be read")
+            return .refused(FieldError(field: "params", reason: "could not be read"))
         }
     }
 
-    static func throughWire<Params: RPCParams>(_ type: Params.Type, _ params: [String: JSONValue], method: String) -> FieldError? {
+    static func throughWire<Params: RPCParams>(_ type: Params.Type, _ params: [String: JSONValue], method: String) -> Outcome {
         do {
-            _ = try ParamsDecoder.decode(Params.self, from: .object(params), method: method)
-            return nil
+            return .decoded(canonical(try ParamsDecoder.decode(Params.self, from: .object(params), method: method)))
         } catch {
             guard case .object(let data) = error.data, case .string(let field) = data["field"], case .string(let reason) = data["reason"] else {
-                return FieldError(field: "?", reason: error.message)
+                return .refused(FieldError(field: "?", reason: error.message))
             }
-            return FieldError(field: field, reason: reason)
+            return .refused(FieldError(field: field, reason: reason))
         }
     }
 
@@ -94,7 +117,7 @@ struct WireDecoderParityTests {
         for params in Self.variants(of: valid) where !Self.differsOnPurpose(params) {
             let expected = Self.throughFoundation(type, params)
             let found = Self.throughWire(type, params, method: method)
-            #expect(found == expected, "params: \(String(decoding: JSONValue.object(params).serialized(), as: UTF8.self))")
+            #expect(found == expected, "params: \(String(decoding: JSONValue.object(params).serialized(), as: UTF8.self)); \(Self.difference(found, expected))")
             compared += 1
         }
         #expect(compared > 50)
@@ -133,12 +156,44 @@ struct WireDecoderParityTests {
         ])
     }
 
+    @Test("analytics.get")
+    func analyticsGet() {
+        expectParity(AnalyticsGet.Params.self, method: "analytics.get", valid: [
+            "start": .string("2026-05-01T00:00:00Z"), "end": .string("2026-05-08T00:00:00.250Z"),
+            "plan_id": .string("550e8400-e29b-41d4-a716-446655440000"), "client_id": .string("660e8400-e29b-41d4-a716-446655440001"),
+            "channel": .string("email"), "message_type": .string("reminder"), "interval": .string("day"), "time_zone": .string("Asia/Kolkata"),
+        ])
+    }
+
+    @Test("events.list")
+    func eventsList() {
+        expectParity(EventsList.Params.self, method: "events.list", valid: [
+            "after": .int(12), "limit": .int(100), "kinds": .array([.string("communication.status")]),
+            "communication_id": .string("550e8400-e29b-41d4-a716-446655440000"), "client_id": .string("660e8400-e29b-41d4-a716-446655440001"),
+        ])
+    }
+
+    @Test("audit.list")
+    func auditList() {
+        expectParity(AuditList.Params.self, method: "audit.list", valid: [
+            "client_id": .string("660e8400-e29b-41d4-a716-446655440001"), "action": .string("client.forgotten"),
+            "since": .string("2026-05-01T00:00:00+05:30"), "until": .string("2026-06-01T00:00:00Z"), "cursor": .string("abc"), "limit": .int(5),
+        ])
+    }
+
     @Test("a fraction or a number too large for an integer field is named at its own path")
     func integers() {
         let found = Self.throughWire(CommunicationsList.Params.self, ["limit": .double(1.5)], method: "communications.list")
-        #expect(found == FieldError(field: "limit", reason: "must be a whole number"))
+        #expect(found == .refused(FieldError(field: "limit", reason: "must be a whole number")))
         let large = Self.throughWire(CommunicationsList.Params.self, ["limit": .double(1e30)], method: "communications.list")
-        #expect(large?.field == "limit")
-        #expect(Self.throughWire(CommunicationsList.Params.self, ["limit": .double(20)], method: "communications.list") == nil)
+        guard case .refused(let error) = large else {
+            Issue.record("1e30 was accepted as a limit")
+            return
+        }
+        #expect(error.field == "limit")
+        guard case .decoded = Self.throughWire(CommunicationsList.Params.self, ["limit": .double(20)], method: "communications.list") else {
+            Issue.record("20.0 was refused as a limit")
+            return
+        }
     }
 }

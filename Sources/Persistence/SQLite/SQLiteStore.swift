@@ -48,9 +48,10 @@ package final class SQLiteStore: Store {
             try pool.writeWithoutTransaction {
                 try $0.execute(sql: "PRAGMA synchronous = FULL")
                 try $0.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
+                try $0.execute(sql: "PRAGMA journal_size_limit = \(WALCheckpointer.walSizeLimit)")
             }
         } catch {
-            throw StoreError(.unavailable, "cannot set SQLite's synchronous mode at \(path): \(Self.describe(error))")
+            throw StoreError(.unavailable, "cannot set up SQLite's writer (synchronous mode, checkpoints) at \(path): \(Self.describe(error))")
         }
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
         let checkpointer: WALCheckpointer

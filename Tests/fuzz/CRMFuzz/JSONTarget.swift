@@ -1,7 +1,7 @@
 import CRMModel
 import Foundation
 
-/// `JSONValue.serialized()`, the hand-written writer used for params, logs and the store's columns,
+/// `JSONValue.serialized()`, the hand-written writer whose string escaping log lines use,
 /// against Foundation's reader: whatever JSON came in goes out as JSON that reads back to the same
 /// value, and writing that again gives the same bytes.
 ///
