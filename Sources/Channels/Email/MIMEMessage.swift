@@ -33,7 +33,7 @@ package struct MIMEMessage: Sendable {
         self.unsubscribeURL = unsubscribeURL
         self.date = date
         // One UUID keeps the header within 78 characters; X-CRM-Communication-ID carries the link.
-        self.messageID = "<\(UUID().canonicalString)@\(from.domain)>"
+        self.messageID = "<\(UUID.random().canonicalString)@\(from.domain)>"
     }
 
     package func serialized() throws(ProviderError) -> [UInt8] {
@@ -101,7 +101,7 @@ package struct MIMEMessage: Sendable {
     }
 
     private static func boundary() -> String {
-        "=_crm_\(UUID().canonicalString)"
+        "=_crm_\(UUID.random().canonicalString)"
     }
 
     private static func part(type: String, _ text: String) -> [String] {

@@ -130,7 +130,8 @@ package struct TemplateRenderer: Sendable {
     /// in English otherwise.
     private func template(_ type: MessageType, _ channel: Channel, _ language: String) -> Loaded {
         let base = "\(type.rawValue).\(channel.rawValue)"
-        let tag = language.lowercased().replacingOccurrences(of: "_", with: "-")
+        // Not `replacingOccurrences`: on Linux it goes through Foundation's string search, on every send.
+        let tag = String(language.lowercased().map { $0 == "_" ? "-" : $0 })
         let primary = String(tag.split(separator: "-").first ?? "")
         for candidate in [tag, primary] where !candidate.isEmpty && candidate != "en" {
             if let found = templates["\(base).\(candidate)"] { return found }

@@ -52,7 +52,7 @@ struct EventColumns: Sendable {
         for name in names {
             taken[name] = payload.removeValue(forKey: name)
         }
-        let id = UUID().canonicalString
+        let id = UUID.random().canonicalString
         keyID = sealer.id
         personalID = id
         personal = try sealer.key.seal(Data(try Self.text(.object(taken), encoder: encoder).utf8), "events.personal", row: id)
