@@ -163,15 +163,20 @@ class Sidecar:
             self._arrived.notify_all()
 
     def _accept(self, raw):
-        """Files the message where the test will look for it, then holds it to the contract."""
+        """Files the message where the test will look for it, then holds it to the contract.
+
+        The check reads a copy of its own: the test may take the message and change it (drop a
+        field it compares without) before this thread gets to check it."""
         assert raw.endswith(b"\n"), "a line must end with a newline"
-        message = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        filed = json.loads(text)
         with self._arrived:
-            if isinstance(message, dict) and "method" in message:
-                self.notifications.append(message)
+            if isinstance(filed, dict) and "method" in filed:
+                self.notifications.append(filed)
             else:
-                self.answers.append(message)
+                self.answers.append(filed)
             self._arrived.notify_all()
+        message = json.loads(text)
         if isinstance(message, list):
             assert message, "an empty array is never a response"
             for member in message:
