@@ -83,7 +83,8 @@ final class WireDecoding: Decoder, CodingPathLink {
     func float() throws -> Float {
         let number = try double()
         guard number.isInfinite || abs(number) <= Double(Float.greatestFiniteMagnitude) else {
-            throw corrupted("Parsed JSON number <\(number)> does not fit in Float.")
+            // Not the number itself: an error never repeats the rejected value.
+            throw corrupted("must be a number within a 32-bit float's range")
         }
         return Float(number)
     }

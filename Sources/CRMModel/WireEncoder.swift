@@ -10,8 +10,8 @@ public import Foundation
 /// two-step shape (collect the value, then write it with sorted keys) without those costs.
 ///
 /// Keys are sorted by their UTF-8 bytes, as Foundation's `.sortedKeys` sorts them; a key encoded
-/// twice in one object keeps its last value. Not handled specially, unlike Foundation: `Decimal`
-/// (written as its own `Codable` has it) and 128-bit integers; the sidecar encodes neither.
+/// twice in one object keeps its last value. Not handled, unlike Foundation: 128-bit integers
+/// (their default encoding throws); the sidecar encodes none.
 public struct WireEncoder: Sendable {
     public init() {}
 
