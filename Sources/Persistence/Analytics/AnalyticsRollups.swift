@@ -60,8 +60,13 @@ enum AnalyticsRollups {
     /// placeholders each backend spells its own way (`?1`, `$1`): 1 the channel, 2 the attempt's
     /// number, 3 the provider, 4 the failure category (NULL unless it failed), 5 the communication.
     static func attemptUpdate(_ placeholder: (Int) -> String) -> String {
+        "UPDATE communications SET\n\(attemptAssignments(placeholder))\nWHERE id = \(placeholder(5))"
+    }
+
+    /// The assignments of `attemptUpdate`, for an UPDATE that also moves the communication. They
+    /// count the attempt's predecessors only, so they hold whether or not its row is visible yet.
+    static func attemptAssignments(_ placeholder: (Int) -> String) -> String {
         """
-        UPDATE communications SET
           attempt_count = attempt_count + 1,
           retries = retries + CASE WHEN EXISTS (
             SELECT 1 FROM attempts a WHERE a.communication_id = communications.id AND a.channel = \(placeholder(1))
@@ -70,7 +75,6 @@ enum AnalyticsRollups {
           last_channel = \(placeholder(1)),
           provider = \(placeholder(3)),
           last_error = COALESCE(\(placeholder(4)), last_error)
-        WHERE id = \(placeholder(5))
         """
     }
 }

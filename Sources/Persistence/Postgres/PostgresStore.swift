@@ -141,43 +141,81 @@ package final class PostgresStore: Store, Service {
             }
             let key = try await Self.clientKey(creatingFor: communication.clientID.key, cipher: cipher, on: connection, logger: logger)
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
-            try await connection.query("""
-                INSERT INTO communications
-                  (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
-                   context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
-                   lease_expires_at, attachment_count, origin, queued_at)
-                VALUES (\(row.id), \(row.planID), \(row.clientID), \(row.messageType), \(row.urgency), \(row.status),
-                   \(row.channelUsed), \(row.priority), \(row.decision), \(row.recipient), \(row.context),
-                   \(row.preferredChannel), \(row.idempotencyKey), \(row.createdAt), \(row.updatedAt), \(row.dueAt),
-                   \(lease?.owner), \(lease?.expiresAt.millisecondsSince1970), \(row.attachmentCount), \(self.instance), \(row.queuedAt))
-                """, logger: logger)
-            for event in communication.events {
-                try await Self.insert(StatusEventColumns(event), for: row.id, on: connection, logger: logger)
+            // Everything below is one statement, ending with the event log and the commit.
+            var writes = PostgresStatement()
+            try writes.with("communication") { sql in
+                sql.append("""
+                    INSERT INTO communications
+                      (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
+                       context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
+                       lease_expires_at, attachment_count, origin, queued_at)
+                    VALUES 
+                    """)
+                try sql.row(
+                    row.id, row.planID, row.clientID, row.messageType, row.urgency, row.status, row.channelUsed, row.priority,
+                    row.decision, row.recipient, row.context, row.preferredChannel, row.idempotencyKey, row.createdAt,
+                    row.updatedAt, row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970, row.attachmentCount,
+                    self.instance, row.queuedAt
+                )
+                sql.append(" RETURNING 1")
             }
-            for attachment in try AttachmentColumns.rows(attachments, communicationID: row.id, key: key) {
-                try await connection.query("""
-                    INSERT INTO attachments (communication_id, position, filename, content_type, data)
-                    VALUES (\(row.id), \(attachment.position), \(attachment.filename), \(attachment.contentType), \(attachment.data))
-                    """, logger: logger)
+            if !communication.events.isEmpty {
+                try writes.with("status") { sql in
+                    sql.append("INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ")
+                    for (index, event) in communication.events.map(StatusEventColumns.init).enumerated() {
+                        if index > 0 { sql.append(", ") }
+                        try sql.row(row.id, event.status, event.channel, event.detail, event.at)
+                    }
+                    sql.append(" RETURNING 1")
+                }
             }
-            for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
+            let files = try AttachmentColumns.rows(attachments, communicationID: row.id, key: key)
+            if !files.isEmpty {
+                try writes.with("attachments") { sql in
+                    sql.append("INSERT INTO attachments (communication_id, position, filename, content_type, data) VALUES ")
+                    for (index, file) in files.enumerated() {
+                        if index > 0 { sql.append(", ") }
+                        try sql.row(row.id, file.position, file.filename, file.contentType, file.data)
+                    }
+                    sql.append(" RETURNING 1")
+                }
+            }
+            let contacts = try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt)
+            for (index, contact) in contacts.enumerated() {
                 // Not `ON CONFLICT DO UPDATE`: that locks the contact's row until commit even when
                 // nothing changes, and every send to the client would wait for the one before it.
                 // DO NOTHING locks nothing; the refresh below takes the lock once a minute at most.
-                let stale = contact.updatedAt - ContactColumns.refreshMilliseconds
-                try await connection.query("""
-                    WITH inserted AS (
-                      INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
-                      VALUES (\(contact.clientID), \(contact.channel), \(contact.addressIndex), \(contact.address), \(contact.updatedAt))
-                      ON CONFLICT (client_id, channel, address_index) DO NOTHING RETURNING 1)
-                    UPDATE client_contacts SET updated_at = \(contact.updatedAt)
-                    WHERE client_id = \(contact.clientID) AND channel = \(contact.channel) AND address_index = \(contact.addressIndex)
-                      AND updated_at < \(stale) AND NOT EXISTS (SELECT 1 FROM inserted)
-                    """, logger: logger)
+                let (client, channel, address) = (try writes.bind(contact.clientID), try writes.bind(contact.channel), try writes.bind(contact.address))
+                let (addressIndex, updatedAt) = (try writes.bind(contact.addressIndex), try writes.bind(contact.updatedAt))
+                let stale = try writes.bind(contact.updatedAt - ContactColumns.refreshMilliseconds)
+                let inserted = "contact\(index)"
+                writes.with(inserted) { sql in
+                    sql.append("""
+                        INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
+                        VALUES (\(client), \(channel), \(addressIndex), \(address), \(updatedAt))
+                        ON CONFLICT (client_id, channel, address_index) DO NOTHING RETURNING 1
+                        """)
+                }
+                writes.with("refreshed_" + inserted) { sql in
+                    sql.append("""
+                        UPDATE client_contacts SET updated_at = \(updatedAt)
+                        WHERE client_id = \(client) AND channel = \(channel) AND address_index = \(addressIndex)
+                          AND updated_at < \(stale) AND NOT EXISTS (SELECT 1 FROM \(inserted)) RETURNING 1
+                        """)
+                }
             }
-            try await Self.audit(ComplianceSQL.accepted(communication), everything: auditEverything, on: connection, logger: logger)
+            let entry = ComplianceSQL.accepted(communication)
+            if auditEverything || entry.isRequired {
+                try writes.with("audited") { sql in
+                    sql.append("INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail) VALUES ")
+                    try sql.row(entry.at.millisecondsSince1970, entry.actor.rawValue, entry.action, entry.clientID?.key, entry.communicationID?.key, entry.detail)
+                    sql.append(" RETURNING 1")
+                }
+            }
             var change = StatusChange(accepted: communication)
-            change.seq = try await Self.log(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+            change.seq = try await Self.log(
+                .status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, after: writes, on: connection, logger: logger
+            )
             return .inserted(change)
         }
     }
@@ -922,28 +960,13 @@ package final class PostgresStore: Store, Service {
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange? {
         let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
-        let columns = AttemptColumns(attempt)
         return try await transaction { connection, logger -> StatusChange? in
-            try await connection.query("""
-                INSERT INTO attempts
-                  (communication_id, number, channel, provider, started_at, latency_ms, outcome, provider_message_id,
-                   error_category, error, missing_variables)
-                VALUES (\(key), \(columns.number), \(columns.channel), \(columns.provider), \(columns.startedAt),
-                   \(columns.latencyMilliseconds), \(columns.outcome), \(columns.providerMessageID), \(columns.errorCategory),
-                   \(columns.error), \(columns.missingVariables))
-                """, logger: logger)
-            if attempt.outcome != .skipped {
-                var binds = PostgresBindings(capacity: 5)
-                binds.append(attempt.channel.rawValue)
-                binds.append(attempt.number)
-                binds.append(attempt.provider)
-                binds.append(attempt.errorCategory?.rawValue)
-                binds.append(key)
-                try await connection.query(PostgresQuery(unsafeSQL: AnalyticsRollups.attemptUpdate { "$\($0)" }, binds: binds), logger: logger)
+            guard let status else {
+                try await Self.record(attempt, for: key, on: connection, logger: logger)
+                return nil
             }
-            guard let status else { return nil }
             return try await Self.move(
-                key, to: status, channel: attempt.channel, attempt: attempt, detail: attempt.error, providerMessageID: nil,
+                key, to: status, channel: attempt.channel, attempt: attempt, recording: true, detail: attempt.error, providerMessageID: nil,
                 at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000),
                 cipher: cipher, encoder: encoder, on: connection, logger: logger
             )
@@ -1095,11 +1118,15 @@ package final class PostgresStore: Store, Service {
         return communication
     }
 
+    /// Moves the communication to `status`, if that goes forward: its row, its status event and
+    /// the change's event, in one statement with the commit. With `recording`, `attempt` is
+    /// recorded too, whether or not the communication moves.
     private static func move(
         _ key: String,
         to status: CommunicationStatus,
         channel: CRMModel.Channel?,
         attempt: Attempt?,
+        recording: Bool = false,
         detail: String?,
         providerMessageID: String?,
         at: Date,
@@ -1110,31 +1137,94 @@ package final class PostgresStore: Store, Service {
         logger: Logger
     ) async throws -> StatusChange? {
         // FOR UPDATE: two receipts for one message (or two sidecars) must not both move it.
+        let recorded = recording ? attempt : nil
         guard let row = try await connection.query(
             "SELECT plan_id, client_id, message_type, status, channel_used FROM communications WHERE id = \(key) FOR UPDATE", logger: logger
-        ).collect().first?.makeRandomAccess() else { return nil }
+        ).collect().first?.makeRandomAccess() else {
+            // Recorded all the same: its communication's absence is an error the caller should hear.
+            if let recorded { try await record(recorded, for: key, on: connection, logger: logger) }
+            return nil
+        }
         guard let move = try StatusMove.plan(
             id: key, planID: row["plan_id"].decode(String.self), clientID: row["client_id"].decode(String.self),
             messageType: row["message_type"].decode(String.self),
             current: row["status"].decode(String.self), channelUsed: row["channel_used"].decode(String?.self),
             to: status, channel: channel, attempt: attempt, detail: detail, providerMessageID: providerMessageID, at: at
-        ) else { return nil }
-        let millis = at.millisecondsSince1970
+        ) else {
+            if let recorded { try await record(recorded, for: key, on: connection, logger: logger) }
+            return nil
+        }
+        var writes = PostgresStatement()
+        if let recorded { try Self.write(recorded, for: key, into: &writes) }
+        let (id, millis, ends) = (try writes.bind(key), try writes.bind(at.millisecondsSince1970), try writes.bind(move.endsWork))
+        let (newStatus, channelUsed) = (try writes.bind(status.rawValue), try writes.bind(move.channelUsed))
+        var analytics = ""
+        if let recorded, recorded.outcome != .skipped {
+            let values = [
+                try writes.bind(recorded.channel.rawValue), try writes.bind(recorded.number), try writes.bind(recorded.provider),
+                try writes.bind(recorded.errorCategory?.rawValue), id,
+            ]
+            analytics = ",\n" + AnalyticsRollups.attemptAssignments { values[$0 - 1] }
+        }
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
-        try await connection.query("""
-            UPDATE communications SET status = \(status.rawValue), channel_used = \(move.channelUsed), updated_at = \(millis)\(unescaped: AnalyticsRollups.milestones(reaching: status, at: "\(millis)")),
-              next_attempt_at = CASE WHEN \(move.endsWork) THEN NULL ELSE next_attempt_at END,
-              lease_owner = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_owner END,
-              lease_expires_at = CASE WHEN \(move.endsWork) THEN NULL ELSE lease_expires_at END
-            WHERE id = \(key)
-            """, logger: logger)
-        try await insert(StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail)), for: key, on: connection, logger: logger)
+        writes.with("moved") { sql in
+            sql.append("""
+                UPDATE communications SET status = \(newStatus), channel_used = \(channelUsed), updated_at = \(millis)\(AnalyticsRollups.milestones(reaching: status, at: millis)),
+                  next_attempt_at = CASE WHEN \(ends) THEN NULL ELSE next_attempt_at END,
+                  lease_owner = CASE WHEN \(ends) THEN NULL ELSE lease_owner END,
+                  lease_expires_at = CASE WHEN \(ends) THEN NULL ELSE lease_expires_at END\(analytics)
+                WHERE id = \(id) RETURNING 1
+                """)
+        }
+        let event = StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail))
+        try writes.with("status") { sql in
+            sql.append("INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ")
+            try sql.row(key, event.status, event.channel, event.detail, event.at)
+            sql.append(" RETURNING 1")
+        }
         var change = move.change
         // Without logging, the caller logs the change itself, with others, as its last statement.
         if logging {
-            change.seq = try await log(.status(change), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger)
+            change.seq = try await log(.status(change), at: at, cipher: cipher, encoder: encoder, after: writes, on: connection, logger: logger)
+        } else {
+            writes.append(" SELECT 1")
+            try await connection.query(writes.query, logger: logger)
         }
         return change
+    }
+
+    /// Records `attempt` alone, with what it adds to the analytics summary.
+    private static func record(_ attempt: Attempt, for key: String, on connection: PostgresConnection, logger: Logger) async throws {
+        var writes = PostgresStatement()
+        try write(attempt, for: key, into: &writes)
+        if attempt.outcome != .skipped {
+            let values = [
+                try writes.bind(attempt.channel.rawValue), try writes.bind(attempt.number), try writes.bind(attempt.provider),
+                try writes.bind(attempt.errorCategory?.rawValue), try writes.bind(key),
+            ]
+            writes.append(" " + AnalyticsRollups.attemptUpdate { values[$0 - 1] })
+        } else {
+            writes.append(" SELECT 1")
+        }
+        try await connection.query(writes.query, logger: logger)
+    }
+
+    /// `attempt`'s row, as the `WITH` clause `attempt`.
+    private static func write(_ attempt: Attempt, for key: String, into writes: inout PostgresStatement) throws {
+        let columns = AttemptColumns(attempt)
+        try writes.with("attempt") { sql in
+            sql.append("""
+                INSERT INTO attempts
+                  (communication_id, number, channel, provider, started_at, latency_ms, outcome, provider_message_id,
+                   error_category, error, missing_variables)
+                VALUES 
+                """)
+            try sql.row(
+                key, columns.number, columns.channel, columns.provider, columns.startedAt, columns.latencyMilliseconds,
+                columns.outcome, columns.providerMessageID, columns.errorCategory, columns.error, columns.missingVariables
+            )
+            sql.append(" RETURNING 1")
+        }
     }
 
     /// Appends `event` to the log and commits the transaction; its `seq`. The counter row it
@@ -1143,10 +1233,10 @@ package final class PostgresStore: Store, Service {
     /// commit order; `PostgresTransaction.commit(after:)` keeps the wait as short as it can be.
     private static func log(
         _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
-        on connection: PostgresConnection, logger: Logger
+        after writes: PostgresStatement = PostgresStatement(), on connection: PostgresConnection, logger: Logger
     ) async throws -> Int64 {
         guard let seq = try await log(
-            [event], at: at, cipher: cipher, encoder: encoder, stamping: inbound, on: connection, logger: logger
+            [event], at: at, cipher: cipher, encoder: encoder, stamping: inbound, after: writes, on: connection, logger: logger
         ).first else {
             throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing")
         }
@@ -1158,9 +1248,12 @@ package final class PostgresStore: Store, Service {
 
     /// Appends `events` to the log in one statement, and commits: the counter moves by their
     /// number, and they take the numbers below its new value, in order. Their seqs.
+    ///
+    /// `statement` holds the transaction's other writes as `WITH` clauses: they go in the same
+    /// statement, ahead of the counter, so that the whole write is one round trip.
     private static func log(
         _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
-        on connection: PostgresConnection, logger: Logger
+        after writes: PostgresStatement = PostgresStatement(), on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64] {
         guard !events.isEmpty else { return [] }
         var rows: [EventColumns] = []
@@ -1171,63 +1264,48 @@ package final class PostgresStore: Store, Service {
             }
             rows.append(try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder))
         }
-        // The casts: VALUES inside a CTE resolves untyped binds (a nil) as text before it meets the columns.
-        var sql = PostgresQuery.StringInterpolation(literalCapacity: 512, interpolationCount: 9 * rows.count + 1)
-        sql.appendLiteral("WITH next AS (UPDATE event_counter SET last = last + ")
-        sql.appendInterpolation(Int64(rows.count))
-        sql.appendLiteral(" WHERE id = 1 RETURNING last), rows (position, method, communication_id, client_id, key_id, params, personal, personal_id, at) AS (VALUES ")
-        for (position, row) in rows.enumerated() {
-            sql.appendLiteral(position == 0 ? "(" : ", (")
-            sql.appendInterpolation(Int64(position))
-            sql.appendLiteral("::bigint, ")
-            sql.appendInterpolation(row.method)
-            sql.appendLiteral("::text, ")
-            sql.appendInterpolation(row.communicationID)
-            sql.appendLiteral("::text, ")
-            sql.appendInterpolation(row.clientID)
-            sql.appendLiteral("::text, ")
-            sql.appendInterpolation(row.keyID)
-            sql.appendLiteral("::text, ")
-            sql.appendInterpolation(row.params)
-            sql.appendLiteral("::text, ")
-            try sql.appendInterpolation(row.personal)
-            sql.appendLiteral("::bytea, ")
-            sql.appendInterpolation(row.personalID)
-            sql.appendLiteral("::text, ")
-            sql.appendInterpolation(row.at)
-            sql.appendLiteral("::bigint)")
+        var statement = writes
+        let gate = statement.gate()
+        let count = try statement.bind(Int64(rows.count))
+        statement.with("next", write: false) { sql in
+            sql.append("UPDATE event_counter SET last = last + \(count)")
+            sql.append(gate.map { " FROM \($0) WHERE id = 1 AND \($0).rows >= 0" } ?? " WHERE id = 1")
+            sql.append(" RETURNING last")
         }
-        sql.appendLiteral("""
-            ), logged AS (
-              INSERT INTO events (seq, method, communication_id, client_id, key_id, params, personal, personal_id, at)
-              SELECT next.last - 
-            """)
-        sql.appendInterpolation(Int64(rows.count))
-        sql.appendLiteral("""
-             + 1 + rows.position, rows.method, rows.communication_id, rows.client_id, rows.key_id, rows.params, rows.personal,
-                rows.personal_id, rows.at
-              FROM next, rows ORDER BY rows.position RETURNING seq)
-            """)
+        // The casts: VALUES inside a CTE resolves untyped binds (a nil) as text before it meets the columns.
+        try statement.with("rows (position, method, communication_id, client_id, key_id, params, personal, personal_id, at)", write: false) { sql in
+            sql.append("VALUES ")
+            for (position, row) in rows.enumerated() {
+                if position > 0 { sql.append(", ") }
+                let values = [
+                    try sql.bind(Int64(position)) + "::bigint", try sql.bind(row.method) + "::text",
+                    try sql.bind(row.communicationID) + "::text", try sql.bind(row.clientID) + "::text",
+                    try sql.bind(row.keyID) + "::text", try sql.bind(row.params) + "::text", try sql.bind(row.personal) + "::bytea",
+                    try sql.bind(row.personalID) + "::text", try sql.bind(row.at) + "::bigint",
+                ]
+                sql.append("(\(values.joined(separator: ", ")))")
+            }
+        }
+        statement.with("logged", write: false) { sql in
+            sql.append("""
+                INSERT INTO events (seq, method, communication_id, client_id, key_id, params, personal, personal_id, at)
+                SELECT next.last - \(count) + 1 + rows.position, rows.method, rows.communication_id, rows.client_id, rows.key_id,
+                  rows.params, rows.personal, rows.personal_id, rows.at
+                FROM next, rows ORDER BY rows.position RETURNING seq
+                """)
+        }
         if let inbound {
             // In this statement because it is the last: nothing may follow the commit it carries.
-            sql.appendLiteral(", stamped AS (UPDATE inbound_messages SET seq = (SELECT min(seq) FROM logged) WHERE channel = ")
-            sql.appendInterpolation(inbound.channel)
-            sql.appendLiteral(" AND provider_message_id = ")
-            sql.appendInterpolation(inbound.providerMessageID)
-            sql.appendLiteral(") ")
+            let (channel, message) = (try statement.bind(inbound.channel), try statement.bind(inbound.providerMessageID))
+            statement.with("stamped", write: false) { sql in
+                sql.append("UPDATE inbound_messages SET seq = (SELECT min(seq) FROM logged) WHERE channel = \(channel) AND provider_message_id = \(message)")
+            }
         }
-        sql.appendLiteral("SELECT seq FROM logged")
-        let seqs = try await PostgresTransaction.commit(after: PostgresQuery(stringInterpolation: sql), on: connection, logger: logger)
+        statement.append(" SELECT seq FROM logged")
+        let seqs = try await PostgresTransaction.commit(after: statement.query, on: connection, logger: logger)
             .map { try $0.decode(Int64.self) }
         guard seqs.count == rows.count else { throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing") }
         return seqs.sorted()
-    }
-
-    private static func insert(_ event: StatusEventColumns, for key: String, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query(
-            "INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES (\(key), \(event.status), \(event.channel), \(event.detail), \(event.at))",
-            logger: logger
-        )
     }
 
     private func connection<T: Sendable>(

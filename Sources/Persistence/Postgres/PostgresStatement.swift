@@ -1,0 +1,71 @@
+import PostgresNIO
+
+/// One statement whose shape depends on its data (how many rows, which writes), written piece by
+/// piece with its binds beside it: several writes of a transaction joined as `WITH` clauses, so they
+/// reach the server in one round trip instead of one each.
+///
+/// Why not `PostgresQuery`'s string interpolation: it numbers a bind where it is written, and SQL
+/// shared with SQLite (`AnalyticsRollups`) takes its placeholders by name, some of them twice.
+struct PostgresStatement {
+    private(set) var sql: String
+    private var binds: PostgresBindings
+    /// The `WITH` clauses written so far that the event counter waits for (see `gate`).
+    private var writes: [String] = []
+    private var clauses = 0
+
+    init(capacity: Int = 2048) {
+        sql = ""
+        sql.reserveCapacity(capacity)
+        binds = PostgresBindings(capacity: 32)
+    }
+
+    var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
+
+    /// Whether no `WITH` clause has been written yet.
+    var isEmpty: Bool { clauses == 0 }
+
+    mutating func append(_ literal: String) { sql += literal }
+
+    /// Binds `value`; its placeholder, `$n`. A nil takes its type from where it is written.
+    mutating func bind(_ value: (any PostgresThrowingDynamicTypeEncodable)?) throws -> String {
+        if let value { try binds.append(value) } else { binds.appendNull() }
+        return "$\(binds.count)"
+    }
+
+    /// Binds `values` and writes them as one parenthesised row: `($1, $2, ...)`.
+    mutating func row(_ values: (any PostgresThrowingDynamicTypeEncodable)?...) throws {
+        sql += "("
+        for (index, value) in values.enumerated() {
+            if index > 0 { sql += ", " }
+            sql += try bind(value)
+        }
+        sql += ")"
+    }
+
+    /// Writes a `WITH` clause, `name AS (body)`. A data-modifying body ends in `RETURNING` so that
+    /// `gate` can wait for it.
+    mutating func with(_ name: String, write: Bool = true, _ body: (inout PostgresStatement) throws -> Void) rethrows {
+        sql += clauses == 0 ? "WITH " : ", "
+        sql += name
+        sql += " AS ("
+        try body(&self)
+        sql += ")"
+        clauses += 1
+        if write { writes.append(name) }
+    }
+
+    /// A clause, `gate`, that has run every write so far, or nil when there is none; what takes the
+    /// event counter joins it.
+    ///
+    /// Why: PostgreSQL runs a `WITH` write when something first reads it, and the rest after the
+    /// main query, in no promised order. Were the counter's row locked before a write that waits
+    /// for another transaction's row (a contact both are adding), and that transaction waited for
+    /// the counter, they would deadlock. Counting every write's rows first makes the counter last.
+    mutating func gate() -> String? {
+        guard !writes.isEmpty else { return nil }
+        let counts = writes.map { "(SELECT count(*) FROM \($0))" }.joined(separator: " + ")
+        with("gate", write: false) { $0.append("SELECT \(counts) AS rows") }
+        writes = []
+        return "gate"
+    }
+}
