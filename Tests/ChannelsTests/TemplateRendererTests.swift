@@ -67,6 +67,27 @@ struct TemplateRendererTests {
         #expect(message.text.contains("Open your blueprint (https://plans.example.com/b/42?x=1&y=2)"))
     }
 
+    @Test("a subject is said to possibly break a line only for a line break in the context, at any depth, or in its template")
+    func subjectLineBreaks() throws {
+        #expect(!Self.renderer.subjectMayBreakLine(.reminder, context: Self.seedContext))
+        #expect(!Self.renderer.subjectMayBreakLine(.reminder, context: [:]))
+        for text in ["a\nb", "a\rb", "\r\n"] {
+            #expect(Self.renderer.subjectMayBreakLine(.reminder, context: ["event_name": .string(text)]))
+            #expect(Self.renderer.subjectMayBreakLine(.reminder, context: ["plan": .object(["rows": .array([.int(1), .string(text)])])]))
+            #expect(Self.renderer.subjectMayBreakLine(.reminder, context: ["plan": .object([text: .null])]))
+        }
+        // A line break its template puts there, whatever the context.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "Subject: {{#a}}one\r{{/a}}two\n\n<p>body</p>".write(
+            to: folder.appendingPathComponent("reminder.email.mustache"), atomically: true, encoding: .utf8
+        )
+        let spanning = try TemplateRenderer(overrides: folder)
+        #expect(spanning.subjectMayBreakLine(.reminder, context: [:]))
+        #expect(spanning.subject(.reminder, context: ["a": .bool(true)]).contains("\r"))
+        #expect(!spanning.subjectMayBreakLine(.welcome, context: [:]))
+    }
+
     @Test("a template folder replaces the shipped template of the same name")
     func overrides() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("templates-\(UUID().uuidString)")

@@ -26,6 +26,8 @@ package struct TemplateRenderer: Sendable {
     private struct Email: Sendable {
         var subject: Parsed
         var html: Parsed
+        /// Whether the Subject line's template itself has a line break in it.
+        var subjectSpansLines: Bool
     }
 
     private enum Loaded: Sendable {
@@ -112,6 +114,27 @@ package struct TemplateRenderer: Sendable {
         return email.subject.template.render(values).trimmedOfWhiteSpace
     }
 
+    /// Whether `subject` could give a line break for this context: only when the Subject line's
+    /// template spans lines or a text in the context has one (what it shows comes from those two).
+    /// Intake asks this first, so that most requests are not rendered twice.
+    package func subjectMayBreakLine(_ type: MessageType, context: [String: JSONValue], language: String = "en") -> Bool {
+        guard case .email(let email) = template(type, .email, language) else { return false }
+        return email.subjectSpansLines || context.contains { key, value in Self.hasLineBreak(key) || Self.hasLineBreak(value) }
+    }
+
+    private static func hasLineBreak(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): hasLineBreak(text)
+        case .array(let items): items.contains(where: hasLineBreak)
+        case .object(let fields): fields.contains { key, value in hasLineBreak(key) || hasLineBreak(value) }
+        default: false
+        }
+    }
+
+    private static func hasLineBreak(_ text: String) -> Bool {
+        text.utf8.contains { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+    }
+
     /// What the templates see: the context's values, the choices numbered
     /// (`{{#options}}{{number}}. {{title}}{{/options}}`), whether the context gave them or they come
     /// from the vendor combinations, and `interactive` false.
@@ -169,7 +192,8 @@ package struct TemplateRenderer: Sendable {
         let subject = normalized[normalized.index(normalized.startIndex, offsetBy: 8)..<split.lowerBound]
         return Email(
             subject: try parse(textPragma + subject, name: name),
-            html: try parse(String(normalized[split.upperBound...]), name: name)
+            html: try parse(String(normalized[split.upperBound...]), name: name),
+            subjectSpansLines: hasLineBreak(String(subject))
         )
     }
 

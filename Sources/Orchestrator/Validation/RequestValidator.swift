@@ -74,7 +74,9 @@ package struct RequestValidator: Sendable {
         func breaks(_ text: String?) -> Bool {
             text?.unicodeScalars.contains { $0 == "\r" || $0 == "\n" } ?? false
         }
-        guard breaks(renderer.subject(request.messageType, context: request.context)) else { return }
+        guard renderer.subjectMayBreakLine(request.messageType, context: request.context),
+            breaks(renderer.subject(request.messageType, context: request.context))
+        else { return }
         // Which value put it there: the first whose removal takes the line break out.
         let culprit = request.context.keys.sorted().first { key in
             var without = request.context

@@ -3,7 +3,8 @@ import CRMModel
 import Foundation
 
 /// Every shipped template rendered with a hostile context (any JSON object, the options lists
-/// included): no crash, and what a context value carries shows in an email's HTML only escaped.
+/// included): no crash, what a context value carries shows in an email's HTML only escaped, and a
+/// subject `subjectMayBreakLine` clears has no line break.
 enum TemplateTarget {
     static let renderer: TemplateRenderer = {
         do { return try TemplateRenderer() } catch { fatalError("the shipped templates do not load: \(error)") }
@@ -24,6 +25,10 @@ enum TemplateTarget {
             require(!html.contains("<i>marker</i>"), "a context value reached an email's HTML unescaped")
             _ = HTMLText.plainText(from: html)
         }
-        _ = renderer.subject(type, context: context)
+        let subject = renderer.subject(type, context: context)
+        if !renderer.subjectMayBreakLine(type, context: context) {
+            // Intake renders the subject only when this says it may break: it must never be wrong.
+            require(!subject.unicodeScalars.contains { $0 == "\r" || $0 == "\n" }, "a line break in a subject said to have none")
+        }
     }
 }
