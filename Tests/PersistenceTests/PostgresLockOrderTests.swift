@@ -31,25 +31,30 @@ struct PostgresLockOrderTests {
             try await other.withConnection { connection in
                 // Another transaction adds the client's email contact and keeps it uncommitted.
                 try await connection.query("BEGIN", logger: quiet)
-                try await connection.query("""
-                    INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
-                    VALUES (\(client), 'email', \(index), \(Data([1])), 1)
-                    """, logger: quiet)
-                let insert = Task { try await store.insert(communication, leasedTo: nil) }
-                // The communication's statement reaches the same contact and waits for that transaction.
-                let deadline = ContinuousClock.now + .seconds(20)
-                while try await other.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", logger: quiet
-                ).collect().first?.decode(Int.self) == 0 {
-                    try #require(ContinuousClock.now < deadline, "the communication's insert never waited for the contact")
-                    try await Task.sleep(for: .milliseconds(20))
+                do {
+                    try await connection.query("""
+                        INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
+                        VALUES (\(client), 'email', \(index), \(Data([1])), 1)
+                        """, logger: quiet)
+                    let insert = Task { try await store.insert(communication, leasedTo: nil) }
+                    // The communication's statement reaches the same contact and waits for that transaction.
+                    let deadline = ContinuousClock.now + .seconds(20)
+                    while try await other.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", logger: quiet
+                    ).collect().first?.decode(Int.self) == 0 {
+                        try #require(ContinuousClock.now < deadline, "the communication's insert never waited for the contact")
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    // Now that transaction logs an event. Were the counter held by the waiting statement,
+                    // this would wait for it in turn, and PostgreSQL would end the deadlock after a
+                    // second by failing one of the two.
+                    try await connection.query("UPDATE event_counter SET last = last WHERE id = 1", logger: quiet)
+                    try await connection.query("COMMIT", logger: quiet)
+                    _ = try await insert.value
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: quiet)
+                    throw error
                 }
-                // Now that transaction logs an event. Were the counter held by the waiting statement,
-                // this would wait for it in turn, and PostgreSQL would end the deadlock after a
-                // second by failing one of the two.
-                try await connection.query("UPDATE event_counter SET last = last WHERE id = 1", logger: quiet)
-                try await connection.query("COMMIT", logger: quiet)
-                _ = try await insert.value
             }
             #expect(try await store.communication(id: communication.id)?.recipient == communication.recipient)
         }

@@ -5,7 +5,10 @@ import PostgresNIO
 /// reach the server in one round trip instead of one each.
 ///
 /// Why not `PostgresQuery`'s string interpolation: it numbers a bind where it is written, and SQL
-/// shared with SQLite (`AnalyticsRollups`) takes its placeholders by name, some of them twice.
+/// shared with SQLite (`AnalyticsRollups`) takes its placeholders by number, some of them twice.
+///
+/// `log` adds clauses of its own (`gate`, `next`, `rows`, `logged`, `stamped`); the writes' clauses
+/// are named apart from those and from the tables.
 struct PostgresStatement {
     private(set) var sql: String
     private var binds: PostgresBindings

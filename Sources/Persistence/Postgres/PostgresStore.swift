@@ -149,8 +149,8 @@ package final class PostgresStore: Store, Service {
                       (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
                        context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
                        lease_expires_at, attachment_count, origin, queued_at)
-                    VALUES 
                     """)
+                sql.append(" VALUES ")
                 try sql.row(
                     row.id, row.planID, row.clientID, row.messageType, row.urgency, row.status, row.channelUsed, row.priority,
                     row.decision, row.recipient, row.context, row.preferredChannel, row.idempotencyKey, row.createdAt,
@@ -171,7 +171,7 @@ package final class PostgresStore: Store, Service {
             }
             let files = try AttachmentColumns.rows(attachments, communicationID: row.id, key: key)
             if !files.isEmpty {
-                try writes.with("attachments") { sql in
+                try writes.with("attached") { sql in
                     sql.append("INSERT INTO attachments (communication_id, position, filename, content_type, data) VALUES ")
                     for (index, file) in files.enumerated() {
                         if index > 0 { sql.append(", ") }
@@ -1119,8 +1119,9 @@ package final class PostgresStore: Store, Service {
     }
 
     /// Moves the communication to `status`, if that goes forward: its row, its status event and
-    /// the change's event, in one statement with the commit. With `recording`, `attempt` is
-    /// recorded too, whether or not the communication moves.
+    /// the change's event, in one statement with the commit (without `logging`, the caller logs
+    /// and commits). With `recording`, `attempt` is recorded too, whether or not the communication
+    /// moves; when it is missing, that fails on the attempt's reference to it, as the caller should hear.
     private static func move(
         _ key: String,
         to status: CommunicationStatus,
@@ -1217,8 +1218,8 @@ package final class PostgresStore: Store, Service {
                 INSERT INTO attempts
                   (communication_id, number, channel, provider, started_at, latency_ms, outcome, provider_message_id,
                    error_category, error, missing_variables)
-                VALUES 
                 """)
+            sql.append(" VALUES ")
             try sql.row(
                 key, columns.number, columns.channel, columns.provider, columns.startedAt, columns.latencyMilliseconds,
                 columns.outcome, columns.providerMessageID, columns.errorCategory, columns.error, columns.missingVariables
@@ -1249,13 +1250,23 @@ package final class PostgresStore: Store, Service {
     /// Appends `events` to the log in one statement, and commits: the counter moves by their
     /// number, and they take the numbers below its new value, in order. Their seqs.
     ///
-    /// `statement` holds the transaction's other writes as `WITH` clauses: they go in the same
-    /// statement, ahead of the counter, so that the whole write is one round trip.
+    /// `writes` holds the transaction's other writes as `WITH` clauses: they go in the same
+    /// statement, ahead of the counter, so that the whole write is one round trip. What PostgreSQL
+    /// does at the statement's end (foreign-key checks, the analytics trigger) then runs with the
+    /// counter held: tens of microseconds, none of it waiting for another transaction.
     private static func log(
         _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
         after writes: PostgresStatement = PostgresStatement(), on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int64] {
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty else {
+            // Nothing to log, so nothing to commit here; the writes still go.
+            if !writes.isEmpty {
+                var statement = writes
+                statement.append(" SELECT 1")
+                try await connection.query(statement.query, logger: logger)
+            }
+            return []
+        }
         var rows: [EventColumns] = []
         for event in events {
             var sealer: (id: String, key: ClientKey)?
