@@ -159,16 +159,7 @@ package final class PostgresStore: Store, Service {
                 )
                 sql.append(" RETURNING 1")
             }
-            if !communication.events.isEmpty {
-                try writes.with("status") { sql in
-                    sql.append("INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ")
-                    for (index, event) in communication.events.map(StatusEventColumns.init).enumerated() {
-                        if index > 0 { sql.append(", ") }
-                        try sql.row(row.id, event.status, event.channel, event.detail, event.at)
-                    }
-                    sql.append(" RETURNING 1")
-                }
-            }
+            try Self.write(communication.events.map(StatusEventColumns.init), for: row.id, into: &writes)
             let files = try AttachmentColumns.rows(attachments, communicationID: row.id, key: key)
             if !files.isEmpty {
                 try writes.with("attached") { sql in
@@ -204,14 +195,7 @@ package final class PostgresStore: Store, Service {
                         """)
                 }
             }
-            let entry = ComplianceSQL.accepted(communication)
-            if auditEverything || entry.isRequired {
-                try writes.with("audited") { sql in
-                    sql.append("INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail) VALUES ")
-                    try sql.row(entry.at.millisecondsSince1970, entry.actor.rawValue, entry.action, entry.clientID?.key, entry.communicationID?.key, entry.detail)
-                    sql.append(" RETURNING 1")
-                }
-            }
+            try Self.write(ComplianceSQL.accepted(communication), everything: auditEverything, into: &writes)
             var change = StatusChange(accepted: communication)
             change.seq = try await Self.log(
                 .status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, after: writes, on: connection, logger: logger
@@ -579,14 +563,24 @@ package final class PostgresStore: Store, Service {
 
     @discardableResult
     private static func audit(_ entry: AuditEntry, everything: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
-        guard everything || entry.isRequired else { return nil }
-        let rows = try await connection.query("""
-            INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail)
-            VALUES (\(entry.at.millisecondsSince1970), \(entry.actor.rawValue), \(entry.action), \(entry.clientID?.key), \(entry.communicationID?.key), \(entry.detail))
-            RETURNING seq
-            """, logger: logger)
-        for try await seq in rows.decode(Int64.self) { return seq }
+        var writes = PostgresStatement()
+        guard try write(entry, everything: everything, into: &writes) else { return nil }
+        writes.append(" SELECT seq FROM audited")
+        for try await seq in try await connection.query(writes.query, logger: logger).decode(Int64.self) { return seq }
         return nil
+    }
+
+    /// `entry`'s row as the `WITH` clause `audited`, unless it is one only auditing everything keeps;
+    /// whether it was written.
+    @discardableResult
+    private static func write(_ entry: AuditEntry, everything: Bool, into writes: inout PostgresStatement) throws -> Bool {
+        guard everything || entry.isRequired else { return false }
+        try writes.with("audited") { sql in
+            sql.append("INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail) VALUES ")
+            try sql.row(entry.at.millisecondsSince1970, entry.actor.rawValue, entry.action, entry.clientID?.key, entry.communicationID?.key, entry.detail)
+            sql.append(" RETURNING seq")
+        }
+        return true
     }
 
     package func analytics(_ query: AnalyticsQuery) async throws(StoreError) -> AnalyticsFigures {
@@ -1161,11 +1155,8 @@ package final class PostgresStore: Store, Service {
         let (newStatus, channelUsed) = (try writes.bind(status.rawValue), try writes.bind(move.channelUsed))
         var analytics = ""
         if let recorded, recorded.outcome != .skipped {
-            let values = [
-                try writes.bind(recorded.channel.rawValue), try writes.bind(recorded.number), try writes.bind(recorded.provider),
-                try writes.bind(recorded.errorCategory?.rawValue), id,
-            ]
-            analytics = ",\n" + AnalyticsRollups.attemptAssignments { values[$0 - 1] }
+            let placeholder = try analyticsPlaceholders(of: recorded, id: id, in: &writes)
+            analytics = ",\n" + AnalyticsRollups.attemptAssignments(placeholder)
         }
         // Once sent (or ended) there is nothing left for the send loop: the work and its lease go.
         writes.with("moved") { sql in
@@ -1177,12 +1168,7 @@ package final class PostgresStore: Store, Service {
                 WHERE id = \(id) RETURNING 1
                 """)
         }
-        let event = StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail))
-        try writes.with("status") { sql in
-            sql.append("INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ")
-            try sql.row(key, event.status, event.channel, event.detail, event.at)
-            sql.append(" RETURNING 1")
-        }
+        try write([StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail))], for: key, into: &writes)
         var change = move.change
         // Without logging, the caller logs the change itself, with others, as its last statement.
         if logging {
@@ -1198,16 +1184,38 @@ package final class PostgresStore: Store, Service {
     private static func record(_ attempt: Attempt, for key: String, on connection: PostgresConnection, logger: Logger) async throws {
         var writes = PostgresStatement()
         try write(attempt, for: key, into: &writes)
-        if attempt.outcome != .skipped {
-            let values = [
-                try writes.bind(attempt.channel.rawValue), try writes.bind(attempt.number), try writes.bind(attempt.provider),
-                try writes.bind(attempt.errorCategory?.rawValue), try writes.bind(key),
-            ]
-            writes.append(" " + AnalyticsRollups.attemptUpdate { values[$0 - 1] })
-        } else {
+        // A skipped attempt is not counted; and a bind the SQL does not use is refused.
+        if attempt.outcome == .skipped {
             writes.append(" SELECT 1")
+        } else {
+            let id = try writes.bind(key)
+            let placeholder = try analyticsPlaceholders(of: attempt, id: id, in: &writes)
+            writes.append(" " + AnalyticsRollups.attemptUpdate(placeholder))
         }
         try await connection.query(writes.query, logger: logger)
+    }
+
+    /// A counted (not skipped) attempt's values bound for `AnalyticsRollups`' numbered
+    /// placeholders; 5 is `id`, the communication's, bound already.
+    private static func analyticsPlaceholders(of attempt: Attempt, id: String, in writes: inout PostgresStatement) throws -> (Int) -> String {
+        let values = [
+            try writes.bind(attempt.channel.rawValue), try writes.bind(attempt.number), try writes.bind(attempt.provider),
+            try writes.bind(attempt.errorCategory?.rawValue), id,
+        ]
+        return { values[$0 - 1] }
+    }
+
+    /// Status events of the communication `key`, as the `WITH` clause `status` (none: no clause).
+    private static func write(_ events: [StatusEventColumns], for key: String, into writes: inout PostgresStatement) throws {
+        guard !events.isEmpty else { return }
+        try writes.with("status") { sql in
+            sql.append("INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ")
+            for (index, event) in events.enumerated() {
+                if index > 0 { sql.append(", ") }
+                try sql.row(key, event.status, event.channel, event.detail, event.at)
+            }
+            sql.append(" RETURNING 1")
+        }
     }
 
     /// `attempt`'s row, as the `WITH` clause `attempt`.
