@@ -14,18 +14,7 @@ extension UUID {
     public static func timeOrdered(at date: Date) -> UUID {
         var generator = SystemRandomNumberGenerator()
         let milliseconds = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        // 48 bits of time, then 0111 (version 7) and 12 random bits.
-        let first = (milliseconds << 16) | 0x7000 | (high & 0x0FFF)
-        // 10 (the RFC's variant), then 62 random bits.
-        let second = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let a = first.bigEndian, b = second.bigEndian
-        return withUnsafeBytes(of: (a, b)) { bytes in
-            UUID(uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
-        }
+        // 48 bits of time, then 0111 (version 7) and 12 random bits; the variant and 62 random bits.
+        return UUID(high: (milliseconds << 16) | 0x7000 | ((generator.next() as UInt64) & 0x0FFF), low: generator.next())
     }
 }
