@@ -8,9 +8,13 @@ import PostgresNIO
 /// shared with SQLite (`AnalyticsRollups`) takes its placeholders by number, some of them twice.
 ///
 /// `log` adds clauses of its own (`gate`, `next`, `rows`, `logged`, `stamped`); the writes' clauses
-/// are named apart from those and from the tables.
+/// are named apart from those and from the tables. Several transactions' writes can share one
+/// statement (`PostgresGroupCommit`): each writes under a `scope` of its own, which prefixes the
+/// names of its clauses.
 struct PostgresStatement {
     private(set) var sql: String
+    /// Prefixed to the name of every clause `with` writes.
+    var scope = ""
     private var binds: PostgresBindings
     /// The `WITH` clauses written so far that the event counter waits for (see `gate`).
     private var writes: [String] = []
@@ -45,9 +49,11 @@ struct PostgresStatement {
         sql += ")"
     }
 
-    /// Writes a `WITH` clause, `name AS (body)`. A data-modifying body ends in `RETURNING` so that
-    /// `gate` can wait for it.
-    mutating func with(_ name: String, write: Bool = true, _ body: (inout PostgresStatement) throws -> Void) rethrows {
+    /// Writes a `WITH` clause, `name AS (body)`, with `name` in the current scope; that name, for
+    /// later clauses to read. A data-modifying body ends in `RETURNING` so that `gate` can wait for it.
+    @discardableResult
+    mutating func with(_ name: String, write: Bool = true, _ body: (inout PostgresStatement) throws -> Void) rethrows -> String {
+        let name = scope + name
         sql += clauses == 0 ? "WITH " : ", "
         sql += name
         sql += " AS ("
@@ -55,6 +61,7 @@ struct PostgresStatement {
         sql += ")"
         clauses += 1
         if write { writes.append(name) }
+        return name
     }
 
     /// A clause, `gate`, that has run every write so far, or nil when there is none; what takes the
@@ -67,8 +74,7 @@ struct PostgresStatement {
     mutating func gate() -> String? {
         guard !writes.isEmpty else { return nil }
         let counts = writes.map { "(SELECT count(*) FROM \($0))" }.joined(separator: " + ")
-        with("gate", write: false) { $0.append("SELECT \(counts) AS rows") }
         writes = []
-        return "gate"
+        return with("gate", write: false) { $0.append("SELECT \(counts) AS rows") }
     }
 }

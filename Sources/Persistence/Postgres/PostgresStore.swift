@@ -24,6 +24,8 @@ package final class PostgresStore: Store, Service {
     private let instance: String
     private let forwarded: (stream: AsyncStream<Int64>, continuation: AsyncStream<Int64>.Continuation)
     private let notices: (stream: AsyncStream<PreferencesNotice>, continuation: AsyncStream<PreferencesNotice>.Continuation)
+    /// Where the send path's writes (accepts, attempts, status moves) go, to share transactions.
+    private let group: PostgresGroupCommit
 
     /// `instance`: letters, digits and underscores (a PostgreSQL channel name), at most 40 characters.
     package init(
@@ -41,6 +43,9 @@ package final class PostgresStore: Store, Service {
         self.deadline = deadline
         self.forwarded = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         self.notices = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        self.group = PostgresGroupCommit(client: self.client, logger: logger, deadline: deadline) { writes, rows, connection, logger, abandoned in
+            try await Self.commit(writes, rows, on: connection, logger: logger, abandoned: abandoned)
+        }
     }
 
     package static func randomInstance() -> String {
@@ -121,7 +126,10 @@ package final class PostgresStore: Store, Service {
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
         let (cipher, encoder, auditEverything) = (self.cipher, self.encoder, self.auditEverything)
-        return try await transaction { connection, logger -> Idempotency.Insertion in
+        // What another accept in the same batch might also write: its key, the client's key and contacts.
+        var keys = ["communication:" + communication.id.key, "client:" + communication.clientID.key]
+        if let idempotencyKey = communication.idempotencyKey { keys.append("idempotency:" + idempotencyKey) }
+        return try await groupCommit(keys: keys) { connection, logger, writes, events in
             if let idempotencyKey = communication.idempotencyKey {
                 // The key first: a concurrent insert of the same key (in any sidecar) waits here for
                 // the other transaction, then finds its row. The key's reference to the communication
@@ -134,15 +142,15 @@ package final class PostgresStore: Store, Service {
                 if claimed.isEmpty {
                     guard let used = try await connection.query(
                         "SELECT communication_id, request_hash FROM idempotency_keys WHERE key = \(idempotencyKey)", logger: logger
-                    ).collect().first else { return .conflict }
+                    ).collect().first else { return { _ in .conflict } }
                     let (usedID, usedHash) = try used.decode((String, Data).self)
-                    return Idempotency.repeat(of: usedID, stored: usedHash, fingerprint: fingerprint)
+                    let insertion = Idempotency.repeat(of: usedID, stored: usedHash, fingerprint: fingerprint)
+                    return { _ in insertion }
                 }
             }
             let key = try await Self.clientKey(creatingFor: communication.clientID.key, cipher: cipher, on: connection, logger: logger)
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
-            // Everything below is one statement, ending with the event log and the commit.
-            var writes = PostgresStatement()
+            // Everything below joins the statement that ends the transaction, with the event log.
             try writes.with("communication") { sql in
                 sql.append("""
                     INSERT INTO communications
@@ -179,15 +187,14 @@ package final class PostgresStore: Store, Service {
                 let (client, channel, address) = (try writes.bind(contact.clientID), try writes.bind(contact.channel), try writes.bind(contact.address))
                 let (addressIndex, updatedAt) = (try writes.bind(contact.addressIndex), try writes.bind(contact.updatedAt))
                 let stale = try writes.bind(contact.updatedAt - ContactColumns.refreshMilliseconds)
-                let inserted = "contact\(index)"
-                writes.with(inserted) { sql in
+                let inserted = writes.with("contact\(index)") { sql in
                     sql.append("""
                         INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
                         VALUES (\(client), \(channel), \(addressIndex), \(address), \(updatedAt))
                         ON CONFLICT (client_id, channel, address_index) DO NOTHING RETURNING 1
                         """)
                 }
-                writes.with("refreshed_" + inserted) { sql in
+                writes.with("refreshed_contact\(index)") { sql in
                     sql.append("""
                         UPDATE client_contacts SET updated_at = \(updatedAt)
                         WHERE client_id = \(client) AND channel = \(channel) AND address_index = \(addressIndex)
@@ -196,11 +203,13 @@ package final class PostgresStore: Store, Service {
                 }
             }
             try Self.write(ComplianceSQL.accepted(communication), everything: auditEverything, into: &writes)
-            var change = StatusChange(accepted: communication)
-            change.seq = try await Self.log(
-                .status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, after: writes, on: connection, logger: logger
-            )
-            return .inserted(change)
+            let change = StatusChange(accepted: communication)
+            events.append(try await Self.seal(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, on: connection, logger: logger))
+            return { seqs in
+                var logged = change
+                logged.seq = seqs.first
+                return .inserted(logged)
+            }
         }
     }
 
@@ -810,14 +819,18 @@ package final class PostgresStore: Store, Service {
                 unsent.append(id)
             }
             var cancelled: [StatusChange] = []
-            for id in unsent {
+            var moves = PostgresStatement()
+            for (index, id) in unsent.enumerated() {
+                moves.scope = "c\(index)_"
                 if let change = try await Self.move(
-                    id, to: .cancelled, channel: nil, attempt: nil, detail: ComplianceSQL.erasedReason, providerMessageID: nil, at: at,
-                    cipher: cipher, encoder: encoder, logging: false, on: connection, logger: logger
+                    id, to: .cancelled, channel: nil, attempt: nil, recording: false, detail: ComplianceSQL.erasedReason,
+                    providerMessageID: nil, at: at, into: &moves, on: connection, logger: logger
                 ) {
                     cancelled.append(change)
                 }
             }
+            // The cancels' writes in one statement, before the shred; their events go with the log's.
+            try await Self.run(moves, on: connection, logger: logger)
             let erased = try await Self.shred(client, at: millis, on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO client_erasures (client_id, erased_at, reason) VALUES (\(client), \(millis), \(reason))
@@ -954,15 +967,15 @@ package final class PostgresStore: Store, Service {
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange? {
         let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
-        return try await transaction { connection, logger -> StatusChange? in
+        return try await groupCommit(keys: ["communication:" + key]) { connection, logger, writes, events in
             guard let status else {
-                try await Self.record(attempt, for: key, on: connection, logger: logger)
-                return nil
+                try Self.record(attempt, for: key, into: &writes)
+                return { _ in nil }
             }
             return try await Self.move(
                 key, to: status, channel: attempt.channel, attempt: attempt, recording: true, detail: attempt.error, providerMessageID: nil,
                 at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000),
-                cipher: cipher, encoder: encoder, on: connection, logger: logger
+                cipher: cipher, encoder: encoder, into: &writes, events: &events, on: connection, logger: logger
             )
         }
     }
@@ -976,10 +989,10 @@ package final class PostgresStore: Store, Service {
         at: Date
     ) async throws(StoreError) -> StatusChange? {
         let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
-        return try await transaction { connection, logger in
+        return try await groupCommit(keys: ["communication:" + key]) { connection, logger, writes, events in
             try await Self.move(
                 key, to: status, channel: channel, attempt: nil, detail: detail, providerMessageID: providerMessageID, at: at,
-                cipher: cipher, encoder: encoder, on: connection, logger: logger
+                cipher: cipher, encoder: encoder, into: &writes, events: &events, on: connection, logger: logger
             )
         }
     }
@@ -1112,10 +1125,9 @@ package final class PostgresStore: Store, Service {
         return communication
     }
 
-    /// Moves the communication to `status`, if that goes forward: its row, its status event and
-    /// the change's event, in one statement with the commit (without `logging`, the caller logs
-    /// and commits). With `recording`, `attempt` is recorded too, whether or not the communication
-    /// moves; when it is missing, that fails on the attempt's reference to it, as the caller should hear.
+    /// Moves the communication to `status`, if that goes forward: its row and its status event join
+    /// `writes`, and the change's event joins `events`. What hands the change over once they are
+    /// committed with its seq (nil: it did not move). With `recording`, `attempt` is recorded too.
     private static func move(
         _ key: String,
         to status: CommunicationStatus,
@@ -1127,7 +1139,37 @@ package final class PostgresStore: Store, Service {
         at: Date,
         cipher: FieldCipher,
         encoder: WireEncoder,
-        logging: Bool = true,
+        into writes: inout PostgresStatement,
+        events: inout [EventColumns],
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> @Sendable ([Int64]) -> StatusChange? {
+        guard let change = try await move(
+            key, to: status, channel: channel, attempt: attempt, recording: recording, detail: detail,
+            providerMessageID: providerMessageID, at: at, into: &writes, on: connection, logger: logger
+        ) else { return { _ in nil } }
+        events.append(try await seal(.status(change), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger))
+        return { seqs in
+            var logged = change
+            logged.seq = seqs.first
+            return logged
+        }
+    }
+
+    /// Moves the communication to `status`, if that goes forward: its row and its status event join
+    /// `writes`; the change, for the caller to log (nil: it did not move). With `recording`,
+    /// `attempt` is recorded too, whether or not the communication moves; when it is missing, that
+    /// fails on the attempt's reference to it, as the caller should hear.
+    private static func move(
+        _ key: String,
+        to status: CommunicationStatus,
+        channel: CRMModel.Channel?,
+        attempt: Attempt?,
+        recording: Bool,
+        detail: String?,
+        providerMessageID: String?,
+        at: Date,
+        into writes: inout PostgresStatement,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> StatusChange? {
@@ -1137,7 +1179,7 @@ package final class PostgresStore: Store, Service {
             "SELECT plan_id, client_id, message_type, status, channel_used FROM communications WHERE id = \(key) FOR UPDATE", logger: logger
         ).collect().first?.makeRandomAccess() else {
             // Recorded all the same: its communication's absence is an error the caller should hear.
-            if let recorded { try await record(recorded, for: key, on: connection, logger: logger) }
+            if let recorded { try record(recorded, for: key, into: &writes) }
             return nil
         }
         guard let move = try StatusMove.plan(
@@ -1146,10 +1188,9 @@ package final class PostgresStore: Store, Service {
             current: row["status"].decode(String.self), channelUsed: row["channel_used"].decode(String?.self),
             to: status, channel: channel, attempt: attempt, detail: detail, providerMessageID: providerMessageID, at: at
         ) else {
-            if let recorded { try await record(recorded, for: key, on: connection, logger: logger) }
+            if let recorded { try record(recorded, for: key, into: &writes) }
             return nil
         }
-        var writes = PostgresStatement()
         if let recorded { try Self.write(recorded, for: key, into: &writes) }
         let (id, millis, ends) = (try writes.bind(key), try writes.bind(at.millisecondsSince1970), try writes.bind(move.endsWork))
         let (newStatus, channelUsed) = (try writes.bind(status.rawValue), try writes.bind(move.channelUsed))
@@ -1169,30 +1210,17 @@ package final class PostgresStore: Store, Service {
                 """)
         }
         try write([StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail))], for: key, into: &writes)
-        var change = move.change
-        // Without logging, the caller logs the change itself, with others, as its last statement.
-        if logging {
-            change.seq = try await log(.status(change), at: at, cipher: cipher, encoder: encoder, after: writes, on: connection, logger: logger)
-        } else {
-            writes.append(" SELECT 1")
-            try await connection.query(writes.query, logger: logger)
-        }
-        return change
+        return move.change
     }
 
-    /// Records `attempt` alone, with what it adds to the analytics summary.
-    private static func record(_ attempt: Attempt, for key: String, on connection: PostgresConnection, logger: Logger) async throws {
-        var writes = PostgresStatement()
+    /// Records `attempt` alone, with what it adds to the analytics summary, as `WITH` clauses.
+    private static func record(_ attempt: Attempt, for key: String, into writes: inout PostgresStatement) throws {
         try write(attempt, for: key, into: &writes)
         // A skipped attempt is not counted; and a bind the SQL does not use is refused.
-        if attempt.outcome == .skipped {
-            writes.append(" SELECT 1")
-        } else {
-            let id = try writes.bind(key)
-            let placeholder = try analyticsPlaceholders(of: attempt, id: id, in: &writes)
-            writes.append(" " + AnalyticsRollups.attemptUpdate(placeholder))
-        }
-        try await connection.query(writes.query, logger: logger)
+        guard attempt.outcome != .skipped else { return }
+        let id = try writes.bind(key)
+        let placeholder = try analyticsPlaceholders(of: attempt, id: id, in: &writes)
+        writes.with("counted") { sql in sql.append(AnalyticsRollups.attemptUpdate(placeholder) + " RETURNING 1") }
     }
 
     /// A counted (not skipped) attempt's values bound for `AnalyticsRollups`' numbered
@@ -1242,10 +1270,10 @@ package final class PostgresStore: Store, Service {
     /// commit order; `PostgresTransaction.commit(after:)` keeps the wait as short as it can be.
     private static func log(
         _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
-        after writes: PostgresStatement = PostgresStatement(), on connection: PostgresConnection, logger: Logger
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Int64 {
         guard let seq = try await log(
-            [event], at: at, cipher: cipher, encoder: encoder, stamping: inbound, after: writes, on: connection, logger: logger
+            [event], at: at, cipher: cipher, encoder: encoder, stamping: inbound, on: connection, logger: logger
         ).first else {
             throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing")
         }
@@ -1255,35 +1283,65 @@ package final class PostgresStore: Store, Service {
     /// An inbound message's key, for the log statement to record the message's seq in its row.
     typealias InboundKey = (channel: String, providerMessageID: String)
 
-    /// Appends `events` to the log in one statement, and commits: the counter moves by their
-    /// number, and they take the numbers below its new value, in order. Their seqs.
+    /// Appends `events` to the log in one statement, and commits; their seqs (see `commit`).
+    private static func log(
+        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int64] {
+        var rows: [EventColumns] = []
+        for event in events {
+            rows.append(try await seal(event, at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger))
+        }
+        return try await commit(PostgresStatement(), rows, stamping: inbound, on: connection, logger: logger)
+    }
+
+    /// `event` as the log stores it, its personal fields sealed under their owner's key (made first
+    /// when the owner has none).
+    private static func seal(
+        _ event: EngineEvent, at: Date, cipher: FieldCipher, encoder: WireEncoder, on connection: PostgresConnection, logger: Logger
+    ) async throws -> EventColumns {
+        var sealer: (id: String, key: ClientKey)?
+        if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
+            sealer = (keyID, try await clientKey(creatingFor: keyID, cipher: cipher, on: connection, logger: logger))
+        }
+        return try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder)
+    }
+
+    /// Runs `writes` (`WITH` clauses) as a statement of their own, when there are any.
+    private static func run(_ writes: PostgresStatement, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !writes.isEmpty else { return }
+        var statement = writes
+        statement.scope = ""
+        statement.append(" SELECT 1")
+        // Read to the end: a statement that returns rows reports a failure at its end (a foreign
+        // key checked there) only to whoever reads that far, and COMMIT would then roll back quietly.
+        _ = try await connection.query(statement.query, logger: logger).collect()
+    }
+
+    /// Ends the open transaction: appends `rows` to the event log in one statement and commits; their
+    /// seqs, in order. The counter moves by their number, and they take the numbers below its new
+    /// value. With no rows, `writes` run and the transaction is left for its owner to commit.
+    /// Given up on (`abandoned`) before the commit, it rolls back and throws `CancellationError`.
+    ///
+    /// The counter row stays locked until the commit, so every other event-writing transaction (in
+    /// any sidecar) waits for this one before it takes the next number. That is what makes seq
+    /// order commit order; `PostgresTransaction.commit(after:)` keeps the wait as short as it can be.
     ///
     /// `writes` holds the transaction's other writes as `WITH` clauses: they go in the same
     /// statement, ahead of the counter, so that the whole write is one round trip. What PostgreSQL
     /// does at the statement's end (foreign-key checks, the analytics trigger) then runs with the
-    /// counter held: tens of microseconds, none of it waiting for another transaction.
-    private static func log(
-        _ events: [EngineEvent], at: Date, cipher: FieldCipher, encoder: WireEncoder, stamping inbound: InboundKey? = nil,
-        after writes: PostgresStatement = PostgresStatement(), on connection: PostgresConnection, logger: Logger
+    /// counter held: tens of microseconds a write, none of it waiting for another transaction.
+    private static func commit(
+        _ writes: PostgresStatement, _ rows: [EventColumns], stamping inbound: InboundKey? = nil,
+        on connection: PostgresConnection, logger: Logger, abandoned: @escaping @Sendable () -> Bool = { false }
     ) async throws -> [Int64] {
-        guard !events.isEmpty else {
-            // Nothing to log, so nothing to commit here; the writes still go.
-            if !writes.isEmpty {
-                var statement = writes
-                statement.append(" SELECT 1")
-                try await connection.query(statement.query, logger: logger)
-            }
+        guard !rows.isEmpty else {
+            try await run(writes, on: connection, logger: logger)
+            if abandoned() { throw CancellationError() }
             return []
         }
-        var rows: [EventColumns] = []
-        for event in events {
-            var sealer: (id: String, key: ClientKey)?
-            if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
-                sealer = (keyID, try await clientKey(creatingFor: keyID, cipher: cipher, on: connection, logger: logger))
-            }
-            rows.append(try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder))
-        }
         var statement = writes
+        statement.scope = ""
         let gate = statement.gate()
         let count = try statement.bind(Int64(rows.count))
         statement.with("next", write: false) { sql in
@@ -1321,7 +1379,7 @@ package final class PostgresStore: Store, Service {
             }
         }
         statement.append(" SELECT seq FROM logged")
-        let seqs = try await PostgresTransaction.commit(after: statement.query, on: connection, logger: logger)
+        let seqs = try await PostgresTransaction.commit(after: statement.query, on: connection, logger: logger, abandonedIf: abandoned)
             .map { try $0.decode(Int64.self) }
         guard seqs.count == rows.count else { throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing") }
         return seqs.sorted()
@@ -1338,6 +1396,17 @@ package final class PostgresStore: Store, Service {
                 return try await body(connection, logger)
             }
         }
+    }
+
+    /// How many of the send path's writes wait to be committed; for tests that hold the event counter.
+    package var unfinishedWrites: Int { group.unfinished }
+
+    /// Runs `stage` in a transaction shared with the send path's other writes of the moment (see
+    /// `PostgresGroupCommit`), or gives up after the deadline with `.unavailable`, nothing stored.
+    private func groupCommit<T: Sendable>(
+        keys: [String], _ stage: @escaping PostgresGroupCommit.Stage<T>
+    ) async throws(StoreError) -> T {
+        try await within { try await self.group.write(keys: keys, stage) }
     }
 
     private func transaction<T: Sendable>(

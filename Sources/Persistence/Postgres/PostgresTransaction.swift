@@ -33,7 +33,8 @@ final class PostgresTransaction: Sendable {
             // Abandoned at the deadline (the caller was answered -32001): roll back rather than
             // commit what was written meanwhile.
             try Task.checkCancellation()
-            try await connection.query("COMMIT", logger: logger)
+            let commit: EventLoopFuture<PostgresQueryResult> = connection.query("COMMIT", logger: logger)
+            try committed(try await commit.get())
             return value
         } catch {
             if !transaction.hasEnded { _ = try? await connection.query("ROLLBACK", logger: logger) }
@@ -42,23 +43,30 @@ final class PostgresTransaction: Sendable {
     }
 
     /// Runs `statement` as the open transaction's last and commits it, with no wait in between
-    /// for this task; the statement's rows. Abandoned (cancelled) before the answer came, it rolls
-    /// back instead and throws `CancellationError`.
-    static func commit(after statement: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+    /// for this task; the statement's rows. Abandoned before the answer came (this task cancelled,
+    /// or `abandoned` true by then), it rolls back instead and throws `CancellationError`.
+    static func commit(
+        after statement: PostgresQuery, on connection: PostgresConnection, logger: Logger,
+        abandonedIf abandonedElsewhere: @escaping @Sendable () -> Bool = { false }
+    ) async throws -> [PostgresRow] {
         guard let transaction = current, !transaction.hasEnded else {
             throw StoreError(.unavailable, "a statement meant to end a transaction ran outside one; nothing was stored")
         }
         // Abandoned already: do not take the event counter's lock only to give it back.
         try Task.checkCancellation()
+        if abandonedElsewhere() { throw CancellationError() }
         let abandoned = Mutex(false)
         return try await withTaskCancellationHandler {
             try await connection.query(statement, logger: logger).flatMap { result -> EventLoopFuture<[PostgresRow]> in
                 // On the event loop, as soon as the statement's answer is in.
                 transaction.ended.withLock { $0 = true }
-                if abandoned.withLock({ $0 }) {
+                if abandoned.withLock({ $0 }) || abandonedElsewhere() {
                     return connection.query("ROLLBACK", logger: logger).flatMapThrowing { _ in throw CancellationError() }
                 }
-                return connection.query("COMMIT", logger: logger).map { _ in result.rows }
+                return connection.query("COMMIT", logger: logger).flatMapThrowing { commit in
+                    try committed(commit)
+                    return result.rows
+                }
             }.get()
         } onCancel: {
             abandoned.withLock { $0 = true }
@@ -66,4 +74,13 @@ final class PostgresTransaction: Sendable {
     }
 
     private var hasEnded: Bool { ended.withLock { $0 } }
+
+    /// Throws unless `commit` committed. PostgreSQL answers COMMIT in a transaction that a failed
+    /// statement aborted with ROLLBACK, not an error; were that failure missed (a statement whose
+    /// rows nobody read to the end), its writes would be lost while the caller was told "stored".
+    private static func committed(_ commit: PostgresQueryResult) throws {
+        guard commit.metadata.command == "COMMIT" else {
+            throw StoreError(.unavailable, "PostgreSQL rolled the transaction back at its commit; nothing was stored")
+        }
+    }
 }

@@ -1,0 +1,240 @@
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Runs the writes of the send path that arrive together (accepts, attempts, status moves) in one
+/// transaction, so they share its statements: one BEGIN, one statement with all their writes and
+/// events, one COMMIT, and one hold of the event counter.
+///
+/// Why: on a CPU-bound server each statement costs its parse, plan and round trip, and every
+/// event-writing transaction waits its turn for the counter; one transaction per write made that
+/// four to five statements and one turn per write. Here each write still reads what it must
+/// alone (a communication's row `FOR UPDATE`, a client's key), but its writes and its event join
+/// the one statement that ends the batch.
+///
+/// What does not change: a caller returns only once the commit holding its write is durable, and
+/// every write is still one all-or-nothing unit:
+/// - A write whose staging or statement fails makes the whole batch roll back; the others then run
+///   again one at a time, so the one at fault fails alone.
+/// - A caller that gave up (answered -32001, "nothing was stored") before the batch's answer came
+///   has the batch rolled back, and the others run again without it. Its own work is never
+///   committed.
+/// - When the server cannot be reached, or does not answer within the deadline, every write of the
+///   batch hears so.
+///
+/// Two writes about the same thing (one communication, one client's key and contacts, one
+/// idempotency key) never share a batch, nor go in two batches at once: the second waits for the
+/// first's commit, so it stages against what the first wrote, and a sidecar's batches never wait
+/// for each other's row locks (or deadlock on them). Writes are taken in the order they arrived.
+final class PostgresGroupCommit: Sendable {
+    /// One write's part of a batch, on the batch's connection inside its transaction: its reads, its
+    /// writes added to the statement (under the scope it is given), and its events appended. What
+    /// it returns hands its value over once the batch has committed, given its events' seqs.
+    ///
+    /// It may run more than once (alone, after its batch failed), so it must have no effect outside
+    /// the transaction.
+    typealias Stage<T> = @Sendable (
+        PostgresConnection, Logger, inout PostgresStatement, inout [EventColumns]
+    ) async throws -> @Sendable ([Int64]) -> T
+
+    /// Ends a transaction: the statement with every staged write and the events' log, and COMMIT,
+    /// unless `abandoned` by then; the events' seqs, in order.
+    typealias Commit = @Sendable (
+        PostgresStatement, [EventColumns], PostgresConnection, Logger, _ abandoned: @escaping @Sendable () -> Bool
+    ) async throws -> [Int64]
+
+    private final class Job: Sendable {
+        let keys: [String]
+        let stage: Stage<Void>
+        let fail: @Sendable (any Error) -> Void
+        private let gaveUp = Mutex(false)
+
+        init(keys: [String], stage: @escaping Stage<Void>, fail: @escaping @Sendable (any Error) -> Void) {
+            (self.keys, self.stage, self.fail) = (keys, stage, fail)
+        }
+
+        /// Whether its caller stopped waiting (its deadline passed): it must not be committed.
+        var abandoned: Bool { gaveUp.withLock { $0 } }
+
+        func abandon() { gaveUp.withLock { $0 = true } }
+    }
+
+    private struct Queue {
+        var pending: [Job] = []
+        /// How many drains are under way; each takes what is pending, a batch at a time.
+        var drains = 0
+        /// The keys of the batches being committed: a write that shares one waits for the next.
+        var committing = Set<String>()
+    }
+
+    /// How many batches may be under way at once: while one waits for its commit (the server's
+    /// fsync, the event counter), the next one's reads go ahead. More would only queue at the
+    /// counter.
+    static let maxDrains = 2
+
+    /// The most writes in one batch: enough to share the statements' cost, few enough that the
+    /// statement stays small (about 60 binds a write, of PostgreSQL's 65,535) and the first write
+    /// does not wait long behind the others.
+    static let maxBatch = 64
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let deadline: Duration
+    private let end: Commit
+    private let queue = Mutex(Queue())
+    private let callers = Atomic(0)
+
+    /// How many callers wait for their write; for tests that hold the event counter.
+    var unfinished: Int { callers.load(ordering: .relaxed) }
+
+    init(client: PostgresClient, logger: Logger, deadline: Duration, commit: @escaping Commit) {
+        (self.client, self.logger, self.deadline, self.end) = (client, logger, deadline, commit)
+    }
+
+    /// Runs `stage` in a transaction, maybe shared with other writes; its value once committed.
+    /// `keys` name what it reads and writes that another write might too.
+    ///
+    /// Cancelled (its caller's deadline passed), it answers `CancellationError` at once, and its
+    /// write is not committed: not yet started, it never will be; in a batch, the batch rolls back
+    /// unless it has committed already.
+    func write<T: Sendable>(keys: [String], _ stage: @escaping Stage<T>) async throws -> T {
+        let handle = Mutex<Job?>(nil)
+        callers.add(1, ordering: .relaxed)
+        defer { callers.subtract(1, ordering: .relaxed) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let job = Job(
+                    keys: keys,
+                    stage: { connection, logger, writes, events in
+                        let finish = try await stage(connection, logger, &writes, &events)
+                        return { seqs in continuation.resume(returning: finish(seqs)) }
+                    },
+                    fail: { continuation.resume(throwing: $0) }
+                )
+                handle.withLock { $0 = job }
+                if Task.isCancelled { job.abandon() }
+                let startsDrain = queue.withLock { queue in
+                    queue.pending.append(job)
+                    if queue.drains == Self.maxDrains { return false }
+                    queue.drains += 1
+                    return true
+                }
+                // Detached: the drain serves every caller, and inherits none's task-locals or priority.
+                if startsDrain { Task.detached { await self.drain() } }
+            }
+        } onCancel: {
+            handle.withLock { $0?.abandon() }
+        }
+    }
+
+    /// Commits what is pending, batch after batch, until nothing is that it may take.
+    private func drain() async {
+        var batch: [Job] = []
+        while true {
+            batch = next(after: batch)
+            if batch.isEmpty { return }
+            await commit(batch)
+        }
+    }
+
+    /// The next batch, once `previous` is done: the writes pending, in order, up to the first that
+    /// shares a key with one before it or with a batch being committed; empty (and the drain ends)
+    /// when there is none. Writes given up on are answered here and dropped.
+    private func next(after previous: [Job]) -> [Job] {
+        let (batch, dropped) = queue.withLock { queue -> ([Job], [Job]) in
+            for job in previous { queue.committing.subtract(job.keys) }
+            var dropped: [Job] = []
+            var batch: [Job] = []
+            var taken = 0
+            for job in queue.pending {
+                if batch.count == Self.maxBatch || job.keys.contains(where: queue.committing.contains) { break }
+                taken += 1
+                if job.abandoned {
+                    dropped.append(job)
+                } else {
+                    batch.append(job)
+                    queue.committing.formUnion(job.keys)
+                }
+            }
+            queue.pending.removeFirst(taken)
+            // Nothing it may take: what is left waits for the batch it shares a key with, whose
+            // drain takes it next.
+            if batch.isEmpty { queue.drains -= 1 }
+            return (batch, dropped)
+        }
+        for job in dropped { job.fail(CancellationError()) }
+        return batch
+    }
+
+    private func commit(_ batch: [Job]) async {
+        guard batch.count > 1 else {
+            for job in batch { await commitAlone(job) }
+            return
+        }
+        do {
+            try await run(batch)
+        } catch where Self.isOneWritesFault(error) {
+            // Rolled back, all of it: each goes again alone, so only the one at fault fails, and
+            // one given up on is not committed.
+            for job in batch {
+                if job.abandoned { job.fail(CancellationError()) } else { await commitAlone(job) }
+            }
+        } catch {
+            // The server is unreachable or did not answer: every write would meet it again, one
+            // deadline each; all hear of it now.
+            for job in batch { job.fail((error as? Unanswered)?.storeError ?? error) }
+        }
+    }
+
+    private func commitAlone(_ job: Job) async {
+        do {
+            try await run([job])
+        } catch {
+            job.fail((error as? Unanswered)?.storeError ?? error)
+        }
+    }
+
+    /// Stages every write of `batch` in one transaction, commits it with their events, and hands
+    /// each write its value.
+    private func run(_ batch: [Job]) async throws {
+        let (client, logger, end) = (self.client, self.logger, self.end)
+        let handOvers = try await BoundedWait.run(atMost: deadline) {
+            try await client.withConnection { connection in
+                try await PostgresTransaction.run(on: connection, logger: logger) { connection, logger in
+                    var writes = PostgresStatement(capacity: 2048 * batch.count)
+                    var events: [EventColumns] = []
+                    var finishes: [(finish: @Sendable ([Int64]) -> Void, events: Range<Int>)] = []
+                    for (index, job) in batch.enumerated() {
+                        writes.scope = batch.count > 1 ? "w\(index)_" : ""
+                        let first = events.count
+                        let finish = try await job.stage(connection, logger, &writes, &events)
+                        finishes.append((finish, first..<events.count))
+                    }
+                    writes.scope = ""
+                    let seqs = try await end(writes, events, connection, logger) { batch.contains { $0.abandoned } }
+                    return finishes.map { finish, range -> @Sendable () -> Void in { finish(Array(seqs[range])) } }
+                }
+            }
+        }
+        guard let handOvers else { throw Unanswered(deadline: deadline) }
+        for handOver in handOvers { handOver() }
+    }
+
+    /// The server did not answer a batch within the deadline; no write of it is one at fault.
+    private struct Unanswered: Error {
+        let deadline: Duration
+        var storeError: StoreError { StoreError(.unavailable, "PostgreSQL did not answer within \(deadline)") }
+    }
+
+    /// Whether `error` is one write's own (the server refused a statement, the write's staging
+    /// threw, a write was given up on) rather than the server's or the connection's.
+    private static func isOneWritesFault(_ error: any Error) -> Bool {
+        switch error {
+        case is Unanswered: return false
+        // Without SQLSTATE: the connection's, not the server's answer to a statement.
+        case let error as PSQLError: return error.serverInfo?[.sqlState] != nil
+        case let error as PostgresTransactionError: return error.closureError.map(isOneWritesFault) ?? false
+        default: return true
+        }
+    }
+}
