@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// Why: on a CPU-bound server each statement costs its parse, plan and round trip, and every
 /// event-writing transaction waits its turn for the counter; one transaction per write made that
-/// four to five statements and one turn per write. Here each write still reads what it must
-/// alone (a communication's row `FOR UPDATE`, a client's key), but its writes and its event join
-/// the one statement that ends the batch.
+/// four to five statements and one turn per write. Here a batch first reads what its writes name
+/// (`read`: the communications they move, locked, and their clients' keys) in one statement a
+/// table; each write then stages alone (reading more only when it must, as to make a new client's
+/// key), and its writes and its event join the one statement that ends the batch.
 ///
 /// What does not change: a caller returns only once the commit holding its write is durable, and
 /// every write is still one all-or-nothing unit:
@@ -26,16 +27,20 @@ import Synchronization
 /// idempotency key) never share a batch, nor go in two batches at once: the second waits for the
 /// first's commit, so it stages against what the first wrote, and a sidecar's batches never wait
 /// for each other's row locks (or deadlock on them). Writes are taken in the order they arrived.
-final class PostgresGroupCommit: Sendable {
-    /// One write's part of a batch, on the batch's connection inside its transaction: its reads, its
-    /// writes added to the statement (under the scope it is given), and its events appended. What
-    /// it returns hands its value over once the batch has committed, given its events' seqs.
+final class PostgresGroupCommit<Context: Sendable>: Sendable {
+    /// One write's part of a batch, on the batch's connection inside its transaction, given what the
+    /// batch read for all its writes: its own reads, its writes added to the statement (under the
+    /// scope it is given), and its events appended. What it returns hands its value over once the
+    /// batch has committed, given its events' seqs.
     ///
     /// It may run more than once (alone, after its batch failed), so it must have no effect outside
     /// the transaction.
     typealias Stage<T> = @Sendable (
-        PostgresConnection, Logger, inout PostgresStatement, inout [EventColumns]
+        PostgresConnection, Logger, Context, inout PostgresStatement, inout [EventColumns]
     ) async throws -> @Sendable ([Int64]) -> T
+
+    /// Reads, at the start of a batch's transaction, what the keys of all its writes name.
+    typealias Read = @Sendable ([PostgresWriteKey], PostgresConnection, Logger) async throws -> Context
 
     /// Ends a transaction: the statement with every staged write and the events' log, and COMMIT,
     /// unless `abandoned` by then; the events' seqs, in order.
@@ -44,12 +49,12 @@ final class PostgresGroupCommit: Sendable {
     ) async throws -> [Int64]
 
     private final class Job: Sendable {
-        let keys: [String]
+        let keys: [PostgresWriteKey]
         let stage: Stage<Void>
         let fail: @Sendable (any Error) -> Void
         private let gaveUp = Mutex(false)
 
-        init(keys: [String], stage: @escaping Stage<Void>, fail: @escaping @Sendable (any Error) -> Void) {
+        init(keys: [PostgresWriteKey], stage: @escaping Stage<Void>, fail: @escaping @Sendable (any Error) -> Void) {
             (self.keys, self.stage, self.fail) = (keys, stage, fail)
         }
 
@@ -64,22 +69,23 @@ final class PostgresGroupCommit: Sendable {
         /// How many drains are under way; each takes what is pending, a batch at a time.
         var drains = 0
         /// The keys of the batches being committed: a write that shares one waits for the next.
-        var committing = Set<String>()
+        var committing = Set<PostgresWriteKey>()
     }
 
     /// How many batches may be under way at once: while one waits for its commit (the server's
     /// fsync, the event counter), the next one's reads go ahead. More would only queue at the
     /// counter.
-    static let maxDrains = 2
+    static var maxDrains: Int { 2 }
 
     /// The most writes in one batch: enough to share the statements' cost, few enough that the
     /// statement stays small (about 60 binds a write, of PostgreSQL's 65,535) and the first write
     /// does not wait long behind the others.
-    static let maxBatch = 64
+    static var maxBatch: Int { 64 }
 
     private let client: PostgresClient
     private let logger: Logger
     private let deadline: Duration
+    private let read: Read
     private let end: Commit
     private let queue = Mutex(Queue())
     private let callers = Atomic(0)
@@ -87,8 +93,8 @@ final class PostgresGroupCommit: Sendable {
     /// How many callers wait for their write; for tests that hold the event counter.
     var unfinished: Int { callers.load(ordering: .relaxed) }
 
-    init(client: PostgresClient, logger: Logger, deadline: Duration, commit: @escaping Commit) {
-        (self.client, self.logger, self.deadline, self.end) = (client, logger, deadline, commit)
+    init(client: PostgresClient, logger: Logger, deadline: Duration, read: @escaping Read, commit: @escaping Commit) {
+        (self.client, self.logger, self.deadline, self.read, self.end) = (client, logger, deadline, read, commit)
     }
 
     /// Runs `stage` in a transaction, maybe shared with other writes; its value once committed.
@@ -97,7 +103,7 @@ final class PostgresGroupCommit: Sendable {
     /// Cancelled (its caller's deadline passed), it answers `CancellationError` at once, and its
     /// write is not committed: not yet started, it never will be; in a batch, the batch rolls back
     /// unless it has committed already.
-    func write<T: Sendable>(keys: [String], _ stage: @escaping Stage<T>) async throws -> T {
+    func write<T: Sendable>(keys: [PostgresWriteKey], _ stage: @escaping Stage<T>) async throws -> T {
         let handle = Mutex<Job?>(nil)
         callers.add(1, ordering: .relaxed)
         defer { callers.subtract(1, ordering: .relaxed) }
@@ -105,8 +111,8 @@ final class PostgresGroupCommit: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let job = Job(
                     keys: keys,
-                    stage: { connection, logger, writes, events in
-                        let finish = try await stage(connection, logger, &writes, &events)
+                    stage: { connection, logger, context, writes, events in
+                        let finish = try await stage(connection, logger, context, &writes, &events)
                         return { seqs in continuation.resume(returning: finish(seqs)) }
                     },
                     fail: { continuation.resume(throwing: $0) }
@@ -197,17 +203,18 @@ final class PostgresGroupCommit: Sendable {
     /// Stages every write of `batch` in one transaction, commits it with their events, and hands
     /// each write its value.
     private func run(_ batch: [Job]) async throws {
-        let (client, logger, end) = (self.client, self.logger, self.end)
+        let (client, logger, read, end) = (self.client, self.logger, self.read, self.end)
         let handOvers = try await BoundedWait.run(atMost: deadline) {
             try await client.withConnection { connection in
                 try await PostgresTransaction.run(on: connection, logger: logger) { connection, logger in
+                    let context = try await read(batch.flatMap(\.keys), connection, logger)
                     var writes = PostgresStatement(capacity: 2048 * batch.count)
                     var events: [EventColumns] = []
                     var finishes: [(finish: @Sendable ([Int64]) -> Void, events: Range<Int>)] = []
                     for (index, job) in batch.enumerated() {
                         writes.scope = batch.count > 1 ? "w\(index)_" : ""
                         let first = events.count
-                        let finish = try await job.stage(connection, logger, &writes, &events)
+                        let finish = try await job.stage(connection, logger, context, &writes, &events)
                         finishes.append((finish, first..<events.count))
                     }
                     writes.scope = ""

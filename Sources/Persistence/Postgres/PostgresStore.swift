@@ -25,7 +25,7 @@ package final class PostgresStore: Store, Service {
     private let forwarded: (stream: AsyncStream<Int64>, continuation: AsyncStream<Int64>.Continuation)
     private let notices: (stream: AsyncStream<PreferencesNotice>, continuation: AsyncStream<PreferencesNotice>.Continuation)
     /// Where the send path's writes (accepts, attempts, status moves) go, to share transactions.
-    private let group: PostgresGroupCommit
+    private let group: PostgresGroupCommit<PostgresBatchReads>
 
     /// `instance`: letters, digits and underscores (a PostgreSQL channel name), at most 40 characters.
     package init(
@@ -43,9 +43,13 @@ package final class PostgresStore: Store, Service {
         self.deadline = deadline
         self.forwarded = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         self.notices = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        self.group = PostgresGroupCommit(client: self.client, logger: logger, deadline: deadline) { writes, rows, connection, logger, abandoned in
-            try await Self.commit(writes, rows, on: connection, logger: logger, abandoned: abandoned)
-        }
+        self.group = PostgresGroupCommit(
+            client: self.client, logger: logger, deadline: deadline,
+            read: { keys, connection, logger in try await PostgresBatchReads.read(keys, cipher: cipher, on: connection, logger: logger) },
+            commit: { writes, rows, connection, logger, abandoned in
+                try await Self.commit(writes, rows, on: connection, logger: logger, abandoned: abandoned)
+            }
+        )
     }
 
     package static func randomInstance() -> String {
@@ -126,10 +130,11 @@ package final class PostgresStore: Store, Service {
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
         let (cipher, encoder, auditEverything) = (self.cipher, self.encoder, self.auditEverything)
-        // What another accept in the same batch might also write: its key, the client's key and contacts.
-        var keys = ["communication:" + communication.id.key, "client:" + communication.clientID.key]
-        if let idempotencyKey = communication.idempotencyKey { keys.append("idempotency:" + idempotencyKey) }
-        return try await groupCommit(keys: keys) { connection, logger, writes, events in
+        // What another write in the same batch might also write: the client's key and contacts, the
+        // idempotency key. Not the communication: its id is new, and nothing else can name it yet.
+        var keys: [PostgresWriteKey] = [.client(communication.clientID.key)]
+        if let idempotencyKey = communication.idempotencyKey { keys.append(.idempotency(idempotencyKey)) }
+        return try await groupCommit(keys: keys) { connection, logger, reads, writes, events in
             if let idempotencyKey = communication.idempotencyKey {
                 // The key first: a concurrent insert of the same key (in any sidecar) waits here for
                 // the other transaction, then finds its row. The key's reference to the communication
@@ -148,7 +153,8 @@ package final class PostgresStore: Store, Service {
                     return { _ in insertion }
                 }
             }
-            let key = try await Self.clientKey(creatingFor: communication.clientID.key, cipher: cipher, on: connection, logger: logger)
+            let client = communication.clientID.key
+            let key = try await Self.clientKey(creatingFor: client, held: reads.wrappedKeys[client], cipher: cipher, on: connection, logger: logger)
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
             // Everything below joins the statement that ends the transaction, with the event log.
             try writes.with("communication") { sql in
@@ -811,20 +817,17 @@ package final class PostgresStore: Store, Service {
                 )
             }
             // Row locks in one order (as every claim takes them), and before the event counter.
-            var unsent: [String] = []
-            for try await id in try await connection.query(
-                "SELECT id FROM communications WHERE client_id = \(client) AND status IN \(unescaped: ComplianceSQL.unsentStatuses) ORDER BY id FOR UPDATE",
-                logger: logger
-            ).decode(String.self) {
-                unsent.append(id)
-            }
+            let unsent = try await PostgresBatchReads.lock("""
+                SELECT id, plan_id, client_id, message_type, status, channel_used FROM communications
+                WHERE client_id = \(client) AND status IN \(unescaped: ComplianceSQL.unsentStatuses) ORDER BY id FOR UPDATE
+                """, on: connection, logger: logger)
             var cancelled: [StatusChange] = []
             var moves = PostgresStatement()
-            for (index, id) in unsent.enumerated() {
+            for (index, id) in unsent.keys.sorted().enumerated() {
                 moves.scope = "c\(index)_"
-                if let change = try await Self.move(
+                if let change = try Self.move(
                     id, to: .cancelled, channel: nil, attempt: nil, recording: false, detail: ComplianceSQL.erasedReason,
-                    providerMessageID: nil, at: at, into: &moves, on: connection, logger: logger
+                    providerMessageID: nil, at: at, locked: unsent[id], into: &moves
                 ) {
                     cancelled.append(change)
                 }
@@ -967,14 +970,14 @@ package final class PostgresStore: Store, Service {
         movingTo status: CommunicationStatus?
     ) async throws(StoreError) -> StatusChange? {
         let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
-        return try await groupCommit(keys: ["communication:" + key]) { connection, logger, writes, events in
+        return try await groupCommit(keys: [.communication(key)]) { connection, logger, reads, writes, events in
             guard let status else {
                 try Self.record(attempt, for: key, into: &writes)
                 return { _ in nil }
             }
             return try await Self.move(
                 key, to: status, channel: attempt.channel, attempt: attempt, recording: true, detail: attempt.error, providerMessageID: nil,
-                at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000),
+                at: attempt.startedAt.addingTimeInterval(Double(attempt.latencyMilliseconds) / 1000), locked: reads.communications[key],
                 cipher: cipher, encoder: encoder, into: &writes, events: &events, on: connection, logger: logger
             )
         }
@@ -989,10 +992,10 @@ package final class PostgresStore: Store, Service {
         at: Date
     ) async throws(StoreError) -> StatusChange? {
         let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
-        return try await groupCommit(keys: ["communication:" + key]) { connection, logger, writes, events in
+        return try await groupCommit(keys: [.communication(key)]) { connection, logger, reads, writes, events in
             try await Self.move(
                 key, to: status, channel: channel, attempt: nil, detail: detail, providerMessageID: providerMessageID, at: at,
-                cipher: cipher, encoder: encoder, into: &writes, events: &events, on: connection, logger: logger
+                locked: reads.communications[key], cipher: cipher, encoder: encoder, into: &writes, events: &events, on: connection, logger: logger
             )
         }
     }
@@ -1090,6 +1093,13 @@ package final class PostgresStore: Store, Service {
         let held = try await connection.query(
             "SELECT wrapped_key FROM client_keys WHERE client_id = \(clientID) FOR SHARE", logger: logger
         ).collect().first?.decode(Data.self)
+        return try await clientKey(creatingFor: clientID, held: held, cipher: cipher, on: connection, logger: logger)
+    }
+
+    /// The same, given the client's wrapped key as this transaction read it `FOR SHARE` (nil: none).
+    private static func clientKey(
+        creatingFor clientID: String, held: Data?, cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ClientKey {
         if let stored = try ClientKey.unwrap(held, for: clientID, cipher: cipher) { return stored }
         let new = try cipher.newDataKey(for: clientID)
         let now = Date().millisecondsSince1970
@@ -1137,6 +1147,7 @@ package final class PostgresStore: Store, Service {
         detail: String?,
         providerMessageID: String?,
         at: Date,
+        locked: PostgresBatchReads.Locked?,
         cipher: FieldCipher,
         encoder: WireEncoder,
         into writes: inout PostgresStatement,
@@ -1144,9 +1155,9 @@ package final class PostgresStore: Store, Service {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> @Sendable ([Int64]) -> StatusChange? {
-        guard let change = try await move(
+        guard let change = try move(
             key, to: status, channel: channel, attempt: attempt, recording: recording, detail: detail,
-            providerMessageID: providerMessageID, at: at, into: &writes, on: connection, logger: logger
+            providerMessageID: providerMessageID, at: at, locked: locked, into: &writes
         ) else { return { _ in nil } }
         events.append(try await seal(.status(change), at: at, cipher: cipher, encoder: encoder, on: connection, logger: logger))
         return { seqs in
@@ -1156,10 +1167,14 @@ package final class PostgresStore: Store, Service {
         }
     }
 
-    /// Moves the communication to `status`, if that goes forward: its row and its status event join
-    /// `writes`; the change, for the caller to log (nil: it did not move). With `recording`,
-    /// `attempt` is recorded too, whether or not the communication moves; when it is missing, that
-    /// fails on the attempt's reference to it, as the caller should hear.
+    /// Moves the communication `key`, whose row `locked` is (nil: there is none), to `status`, if
+    /// that goes forward: its row and its status event join `writes`; the change, for the caller to
+    /// log (nil: it did not move). With `recording`, `attempt` is recorded too, whether or not the
+    /// communication moves; when it is missing, that fails on the attempt's reference to it, as
+    /// the caller should hear.
+    ///
+    /// The row must have been read `FOR UPDATE` in this transaction: two receipts for one message
+    /// (or two sidecars) must not both move it.
     private static func move(
         _ key: String,
         to status: CommunicationStatus,
@@ -1169,23 +1184,18 @@ package final class PostgresStore: Store, Service {
         detail: String?,
         providerMessageID: String?,
         at: Date,
-        into writes: inout PostgresStatement,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> StatusChange? {
-        // FOR UPDATE: two receipts for one message (or two sidecars) must not both move it.
+        locked row: PostgresBatchReads.Locked?,
+        into writes: inout PostgresStatement
+    ) throws -> StatusChange? {
         let recorded = recording ? attempt : nil
-        guard let row = try await connection.query(
-            "SELECT plan_id, client_id, message_type, status, channel_used FROM communications WHERE id = \(key) FOR UPDATE", logger: logger
-        ).collect().first?.makeRandomAccess() else {
+        guard let row else {
             // Recorded all the same: its communication's absence is an error the caller should hear.
             if let recorded { try record(recorded, for: key, into: &writes) }
             return nil
         }
         guard let move = try StatusMove.plan(
-            id: key, planID: row["plan_id"].decode(String.self), clientID: row["client_id"].decode(String.self),
-            messageType: row["message_type"].decode(String.self),
-            current: row["status"].decode(String.self), channelUsed: row["channel_used"].decode(String?.self),
+            id: key, planID: row.planID, clientID: row.clientID, messageType: row.messageType,
+            current: row.status, channelUsed: row.channelUsed,
             to: status, channel: channel, attempt: attempt, detail: detail, providerMessageID: providerMessageID, at: at
         ) else {
             if let recorded { try record(recorded, for: key, into: &writes) }
@@ -1404,7 +1414,7 @@ package final class PostgresStore: Store, Service {
     /// Runs `stage` in a transaction shared with the send path's other writes of the moment (see
     /// `PostgresGroupCommit`), or gives up after the deadline with `.unavailable`, nothing stored.
     private func groupCommit<T: Sendable>(
-        keys: [String], _ stage: @escaping PostgresGroupCommit.Stage<T>
+        keys: [PostgresWriteKey], _ stage: @escaping PostgresGroupCommit<PostgresBatchReads>.Stage<T>
     ) async throws(StoreError) -> T {
         try await within { try await self.group.write(keys: keys, stage) }
     }
