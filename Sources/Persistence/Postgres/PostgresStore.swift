@@ -156,57 +156,24 @@ package final class PostgresStore: Store, Service {
             let client = communication.clientID.key
             let key = try await Self.clientKey(creatingFor: client, held: reads.wrappedKeys[client], cipher: cipher, on: connection, logger: logger)
             let row = try CommunicationColumns(communication, encoder: encoder, key: key)
-            // Everything below joins the statement that ends the transaction, with the event log.
-            try writes.with("communication") { sql in
-                sql.append("""
-                    INSERT INTO communications
-                      (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
-                       context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
-                       lease_expires_at, attachment_count, origin, queued_at)
-                    """)
-                sql.append(" VALUES ")
-                try sql.row(
-                    row.id, row.planID, row.clientID, row.messageType, row.urgency, row.status, row.channelUsed, row.priority,
-                    row.decision, row.recipient, row.context, row.preferredChannel, row.idempotencyKey, row.createdAt,
-                    row.updatedAt, row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970, row.attachmentCount,
-                    self.instance, row.queuedAt
-                )
-                sql.append(" RETURNING 1")
-            }
+            // Everything below joins the statement that ends the transaction, with the event log; the
+            // rows of each table in one clause with those of the batch's other writes.
+            try writes.gather(
+                "accepted", head: Self.communicationsHead, tail: " RETURNING 1",
+                values: row.id, row.planID, row.clientID, row.messageType, row.urgency, row.status, row.channelUsed, row.priority,
+                row.decision, row.recipient, row.context, row.preferredChannel, row.idempotencyKey, row.createdAt,
+                row.updatedAt, row.dueAt, lease?.owner, lease?.expiresAt.millisecondsSince1970, row.attachmentCount,
+                self.instance, row.queuedAt
+            )
             try Self.write(communication.events.map(StatusEventColumns.init), for: row.id, into: &writes)
-            let files = try AttachmentColumns.rows(attachments, communicationID: row.id, key: key)
-            if !files.isEmpty {
-                try writes.with("attached") { sql in
-                    sql.append("INSERT INTO attachments (communication_id, position, filename, content_type, data) VALUES ")
-                    for (index, file) in files.enumerated() {
-                        if index > 0 { sql.append(", ") }
-                        try sql.row(row.id, file.position, file.filename, file.contentType, file.data)
-                    }
-                    sql.append(" RETURNING 1")
-                }
+            for file in try AttachmentColumns.rows(attachments, communicationID: row.id, key: key) {
+                try writes.gather(
+                    "attached", head: "INSERT INTO attachments (communication_id, position, filename, content_type, data) VALUES ",
+                    tail: " RETURNING 1", values: row.id, file.position, file.filename, file.contentType, file.data
+                )
             }
-            let contacts = try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt)
-            for (index, contact) in contacts.enumerated() {
-                // Not `ON CONFLICT DO UPDATE`: that locks the contact's row until commit even when
-                // nothing changes, and every send to the client would wait for the one before it.
-                // DO NOTHING locks nothing; the refresh below takes the lock once a minute at most.
-                let (client, channel, address) = (try writes.bind(contact.clientID), try writes.bind(contact.channel), try writes.bind(contact.address))
-                let (addressIndex, updatedAt) = (try writes.bind(contact.addressIndex), try writes.bind(contact.updatedAt))
-                let stale = try writes.bind(contact.updatedAt - ContactColumns.refreshMilliseconds)
-                let inserted = writes.with("contact\(index)") { sql in
-                    sql.append("""
-                        INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at)
-                        VALUES (\(client), \(channel), \(addressIndex), \(address), \(updatedAt))
-                        ON CONFLICT (client_id, channel, address_index) DO NOTHING RETURNING 1
-                        """)
-                }
-                writes.with("refreshed_contact\(index)") { sql in
-                    sql.append("""
-                        UPDATE client_contacts SET updated_at = \(updatedAt)
-                        WHERE client_id = \(client) AND channel = \(channel) AND address_index = \(addressIndex)
-                          AND updated_at < \(stale) AND NOT EXISTS (SELECT 1 FROM \(inserted)) RETURNING 1
-                        """)
-                }
+            for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
+                try Self.write(contact, into: &writes)
             }
             try Self.write(ComplianceSQL.accepted(communication), everything: auditEverything, into: &writes)
             let change = StatusChange(accepted: communication)
@@ -217,6 +184,44 @@ package final class PostgresStore: Store, Service {
                 return .inserted(logged)
             }
         }
+    }
+
+    private static let communicationsHead = """
+        INSERT INTO communications
+          (id, plan_id, client_id, message_type, urgency, status, channel_used, priority, decision, recipient,
+           context, preferred_channel, idempotency_key, created_at, updated_at, next_attempt_at, lease_owner,
+           lease_expires_at, attachment_count, origin, queued_at)
+        VALUES\u{20}
+        """
+
+    /// A contact as the clauses `contacts_added` and `contacts_refreshed`: added when new, its
+    /// `updated_at` moved on when it is older than a minute.
+    ///
+    /// Not `ON CONFLICT DO UPDATE`: that locks the contact's row until commit even when nothing
+    /// changes, and every send to the client would wait for the one before it. DO NOTHING locks
+    /// nothing; the refresh takes the lock once a minute at most. (A batch never holds two writes
+    /// for one client, so no contact comes twice.)
+    private static func write(_ contact: ContactColumns, into writes: inout PostgresStatement) throws {
+        let (client, channel, addressIndex) = (try writes.bind(contact.clientID), try writes.bind(contact.channel), try writes.bind(contact.addressIndex))
+        let (address, updatedAt) = (try writes.bind(contact.address), try writes.bind(contact.updatedAt))
+        let stale = try writes.bind(contact.updatedAt - ContactColumns.refreshMilliseconds)
+        writes.gather(
+            "contacts_added", head: "INSERT INTO client_contacts (client_id, channel, address_index, address, updated_at) VALUES ",
+            tail: " ON CONFLICT (client_id, channel, address_index) DO NOTHING RETURNING client_id, channel, address_index",
+            row: "(\(client), \(channel), \(addressIndex), \(address), \(updatedAt))"
+        )
+        // The casts: a VALUES list outside an INSERT resolves untyped binds as text.
+        writes.gather(
+            "contacts_refreshed", head: "UPDATE client_contacts c SET updated_at = v.updated_at FROM (VALUES ",
+            tail: """
+                ) AS v (client_id, channel, address_index, updated_at, stale)
+                WHERE c.client_id = v.client_id AND c.channel = v.channel AND c.address_index = v.address_index AND c.updated_at < v.stale
+                  AND NOT EXISTS (SELECT 1 FROM contacts_added a
+                                  WHERE a.client_id = v.client_id AND a.channel = v.channel AND a.address_index = v.address_index)
+                RETURNING 1
+                """,
+            row: "(\(client)::text, \(channel)::text, \(addressIndex)::bytea, \(updatedAt)::bigint, \(stale)::bigint)"
+        )
     }
 
     package func communication(id: UUID) async throws(StoreError) -> Communication? {
@@ -580,21 +585,21 @@ package final class PostgresStore: Store, Service {
     private static func audit(_ entry: AuditEntry, everything: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
         var writes = PostgresStatement()
         guard try write(entry, everything: everything, into: &writes) else { return nil }
+        writes.writeGathered()
         writes.append(" SELECT seq FROM audited")
         for try await seq in try await connection.query(writes.query, logger: logger).decode(Int64.self) { return seq }
         return nil
     }
 
-    /// `entry`'s row as the `WITH` clause `audited`, unless it is one only auditing everything keeps;
+    /// `entry`'s row in the clause `audited`, unless it is one only auditing everything keeps;
     /// whether it was written.
     @discardableResult
     private static func write(_ entry: AuditEntry, everything: Bool, into writes: inout PostgresStatement) throws -> Bool {
         guard everything || entry.isRequired else { return false }
-        try writes.with("audited") { sql in
-            sql.append("INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail) VALUES ")
-            try sql.row(entry.at.millisecondsSince1970, entry.actor.rawValue, entry.action, entry.clientID?.key, entry.communicationID?.key, entry.detail)
-            sql.append(" RETURNING seq")
-        }
+        try writes.gather(
+            "audited", head: "INSERT INTO audit_log (at, actor, action, client_id, communication_id, detail) VALUES ", tail: " RETURNING seq",
+            values: entry.at.millisecondsSince1970, entry.actor.rawValue, entry.action, entry.clientID?.key, entry.communicationID?.key, entry.detail
+        )
         return true
     }
 
@@ -1243,36 +1248,32 @@ package final class PostgresStore: Store, Service {
         return { values[$0 - 1] }
     }
 
-    /// Status events of the communication `key`, as the `WITH` clause `status` (none: no clause).
+    /// Status events of the communication `key`, in the clause `statuses`.
     private static func write(_ events: [StatusEventColumns], for key: String, into writes: inout PostgresStatement) throws {
-        guard !events.isEmpty else { return }
-        try writes.with("status") { sql in
-            sql.append("INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ")
-            for (index, event) in events.enumerated() {
-                if index > 0 { sql.append(", ") }
-                try sql.row(key, event.status, event.channel, event.detail, event.at)
-            }
-            sql.append(" RETURNING 1")
+        for event in events {
+            try writes.gather(
+                "statuses", head: "INSERT INTO status_events (communication_id, status, channel, detail, at) VALUES ", tail: " RETURNING 1",
+                values: key, event.status, event.channel, event.detail, event.at
+            )
         }
     }
 
-    /// `attempt`'s row, as the `WITH` clause `attempt`.
+    /// `attempt`'s row, in the clause `attempted`.
     private static func write(_ attempt: Attempt, for key: String, into writes: inout PostgresStatement) throws {
         let columns = AttemptColumns(attempt)
-        try writes.with("attempt") { sql in
-            sql.append("""
-                INSERT INTO attempts
-                  (communication_id, number, channel, provider, started_at, latency_ms, outcome, provider_message_id,
-                   error_category, error, missing_variables)
-                """)
-            sql.append(" VALUES ")
-            try sql.row(
-                key, columns.number, columns.channel, columns.provider, columns.startedAt, columns.latencyMilliseconds,
-                columns.outcome, columns.providerMessageID, columns.errorCategory, columns.error, columns.missingVariables
-            )
-            sql.append(" RETURNING 1")
-        }
+        try writes.gather(
+            "attempted", head: Self.attemptsHead, tail: " RETURNING 1",
+            values: key, columns.number, columns.channel, columns.provider, columns.startedAt, columns.latencyMilliseconds,
+            columns.outcome, columns.providerMessageID, columns.errorCategory, columns.error, columns.missingVariables
+        )
     }
+
+    private static let attemptsHead = """
+        INSERT INTO attempts
+          (communication_id, number, channel, provider, started_at, latency_ms, outcome, provider_message_id,
+           error_category, error, missing_variables)
+        VALUES\u{20}
+        """
 
     /// Appends `event` to the log and commits the transaction; its `seq`. The counter row it
     /// updates stays locked until the commit, so every other event-writing transaction (in any
@@ -1321,7 +1322,7 @@ package final class PostgresStore: Store, Service {
     private static func run(_ writes: PostgresStatement, on connection: PostgresConnection, logger: Logger) async throws {
         guard !writes.isEmpty else { return }
         var statement = writes
-        statement.scope = ""
+        statement.writeGathered()
         statement.append(" SELECT 1")
         // Read to the end: a statement that returns rows reports a failure at its end (a foreign
         // key checked there) only to whoever reads that far, and COMMIT would then roll back quietly.
