@@ -80,12 +80,12 @@ struct PostgresGroupCommitTests {
     }
 
     @Test(
-        "a move of a communication whose batch is being committed waits for that commit, and follows it",
+        "a move of a communication whose batch is being committed waits for that commit, and follows it; writes behind it go on",
         .enabled(if: StoreBackend.serverURL != nil, "needs CRM_TEST_POSTGRES_URL")
     )
     func sameCommunication() async throws {
         try await withStore { store, counter in
-            let communication = try fixtures.communication()
+            let (communication, other) = (try fixtures.communication(), try fixtures.communication())
             try await store.insert(communication, leasedTo: nil)
             let sent = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: StoreConformanceTests.start,
                                latencyMilliseconds: 4, outcome: .sent, providerMessageID: "m1")
@@ -98,10 +98,16 @@ struct PostgresGroupCommitTests {
                 at: StoreConformanceTests.start.addingTimeInterval(1)
             )
             try await counter.waitForWriters(2, in: store)
+            // Behind the receipt, a write about something else: the free batch takes it (and waits at
+            // the counter too) rather than leave it behind the receipt.
+            async let accepted: Void = store.insert(other, leasedTo: nil)
+            try await counter.waitForWriters(3, in: store, onLocks: 2)
             try await counter.release()
             #expect(try await moved?.status == .sent)
             #expect(try await delivered?.previousStatus == .sent)
+            try await accepted
             #expect(try await store.communication(id: communication.id)?.events.map(\.status) == [.queued, .sent, .delivered])
+            #expect(try await store.communication(id: other.id) != nil)
         }
     }
 

@@ -10,8 +10,8 @@ import Synchronization
 /// at the deadline and left to wind down by itself; the caller is answered either way.
 ///
 /// An operation may therefore still be under way after its caller was told it failed, so it must do
-/// nothing once cancelled: `PostgresStore` checks for cancellation after it gets a connection and
-/// before it commits.
+/// nothing once cancelled: `PostgresStore` and `PostgresGroupCommit` check for cancellation after
+/// they get a connection and before they commit.
 enum BoundedWait {
     /// `operation`'s value, or nil when `limit` passed first. Cancelling the caller cancels the
     /// operation and answers at once with `CancellationError`.

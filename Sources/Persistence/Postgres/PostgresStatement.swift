@@ -7,7 +7,7 @@ import PostgresNIO
 /// Why not `PostgresQuery`'s string interpolation: it numbers a bind where it is written, and SQL
 /// shared with SQLite (`AnalyticsRollups`) takes its placeholders by number, some of them twice.
 ///
-/// `log` adds clauses of its own (`gate`, `next`, `rows`, `logged`, `stamped`); the writes' clauses
+/// `PostgresStore.commit` adds clauses of its own (`gate`, `next`, `rows`, `logged`, `stamped`); the writes' clauses
 /// are named apart from those and from the tables. Several transactions' writes can share one
 /// statement (`PostgresGroupCommit`): each writes under a `scope` of its own, which prefixes the
 /// names of its clauses. Rows that many writes add to one table are `gather`ed into one clause

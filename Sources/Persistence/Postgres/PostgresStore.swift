@@ -134,7 +134,8 @@ package final class PostgresStore: Store, Service {
         // idempotency key. Not the communication: its id is new, and nothing else can name it yet.
         var keys: [PostgresWriteKey] = [.client(communication.clientID.key)]
         if let idempotencyKey = communication.idempotencyKey { keys.append(.idempotency(idempotencyKey)) }
-        return try await groupCommit(keys: keys) { connection, logger, reads, writes, events in
+        // With attachments (up to megabytes, and five binds each), in a transaction of its own.
+        return try await groupCommit(keys: keys, alone: !attachments.isEmpty) { connection, logger, reads, writes, events in
             if let idempotencyKey = communication.idempotencyKey {
                 // The key first: a concurrent insert of the same key (in any sidecar) waits here for
                 // the other transaction, then finds its row. The key's reference to the communication
@@ -829,6 +830,11 @@ package final class PostgresStore: Store, Service {
             var cancelled: [StatusChange] = []
             var moves = PostgresStatement()
             for (index, id) in unsent.keys.sorted().enumerated() {
+                // A statement a few hundred cancels long: well within the binds a statement may have.
+                if index > 0, index % 500 == 0 {
+                    try await Self.run(moves, on: connection, logger: logger)
+                    moves = PostgresStatement()
+                }
                 moves.scope = "c\(index)_"
                 if let change = try Self.move(
                     id, to: .cancelled, channel: nil, attempt: nil, recording: false, detail: ComplianceSQL.erasedReason,
@@ -1390,9 +1396,9 @@ package final class PostgresStore: Store, Service {
             }
         }
         statement.append(" SELECT seq FROM logged")
-        let seqs = try await PostgresTransaction.commit(after: statement.query, on: connection, logger: logger, abandonedIf: abandoned)
-            .map { try $0.decode(Int64.self) }
-        guard seqs.count == rows.count else { throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing") }
+        let seqs = try await PostgresTransaction.commit(
+            after: statement.query, on: connection, logger: logger, expectingRows: rows.count, abandonedIf: abandoned
+        ).map { try $0.decode(Int64.self) }
         return seqs.sorted()
     }
 
@@ -1415,9 +1421,9 @@ package final class PostgresStore: Store, Service {
     /// Runs `stage` in a transaction shared with the send path's other writes of the moment (see
     /// `PostgresGroupCommit`), or gives up after the deadline with `.unavailable`, nothing stored.
     private func groupCommit<T: Sendable>(
-        keys: [PostgresWriteKey], _ stage: @escaping PostgresGroupCommit<PostgresBatchReads>.Stage<T>
+        keys: [PostgresWriteKey], alone: Bool = false, _ stage: @escaping PostgresGroupCommit<PostgresBatchReads>.Stage<T>
     ) async throws(StoreError) -> T {
-        try await within { try await self.group.write(keys: keys, stage) }
+        try await within { try await self.group.write(keys: keys, alone: alone, stage) }
     }
 
     private func transaction<T: Sendable>(

@@ -44,9 +44,11 @@ final class PostgresTransaction: Sendable {
 
     /// Runs `statement` as the open transaction's last and commits it, with no wait in between
     /// for this task; the statement's rows. Abandoned before the answer came (this task cancelled,
-    /// or `abandoned` true by then), it rolls back instead and throws `CancellationError`.
+    /// or `abandoned` true by then), it rolls back instead and throws `CancellationError`; with
+    /// other than `expectingRows` rows, it rolls back and throws `StoreError`: the check must come
+    /// before the commit, since after it the caller could no longer say "nothing was stored".
     static func commit(
-        after statement: PostgresQuery, on connection: PostgresConnection, logger: Logger,
+        after statement: PostgresQuery, on connection: PostgresConnection, logger: Logger, expectingRows: Int? = nil,
         abandonedIf abandonedElsewhere: @escaping @Sendable () -> Bool = { false }
     ) async throws -> [PostgresRow] {
         guard let transaction = current, !transaction.hasEnded else {
@@ -62,6 +64,11 @@ final class PostgresTransaction: Sendable {
                 transaction.ended.withLock { $0 = true }
                 if abandoned.withLock({ $0 }) || abandonedElsewhere() {
                     return connection.query("ROLLBACK", logger: logger).flatMapThrowing { _ in throw CancellationError() }
+                }
+                if let expectingRows, result.rows.count != expectingRows {
+                    return connection.query("ROLLBACK", logger: logger).flatMapThrowing { _ in
+                        throw StoreError(.unavailable, "PostgreSQL wrote no event: the event_counter row is missing; nothing was stored")
+                    }
                 }
                 return connection.query("COMMIT", logger: logger).flatMapThrowing { commit in
                     try committed(commit)
