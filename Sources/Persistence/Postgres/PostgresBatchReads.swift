@@ -69,7 +69,7 @@ struct PostgresBatchReads: Sendable {
     /// insert wins and everyone uses the stored key. `DO UPDATE` rather than `DO NOTHING` because
     /// PostgreSQL then promises a row back for each (inserted, or the one that won, locked until
     /// this transaction ends), so no shred can slip between an insert that lost and a second look.
-    private static func makeKeys(
+    static func makeKeys(
         for clients: [String], cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
     ) async throws -> [(String, Data)] {
         var statement = PostgresStatement(capacity: 128 + 64 * clients.count)

@@ -1090,12 +1090,9 @@ package final class PostgresStore: Store, Service {
         return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher)
     }
 
-    /// The client's data key, made and stored first when the client has none (or it was shredded).
-    ///
-    /// Another sidecar may create the client's key at the same moment, or shred it: the first insert
-    /// wins and everyone uses the stored key. `DO UPDATE` rather than `DO NOTHING` because PostgreSQL
-    /// then promises a row back (inserted, or the one that won, locked until this transaction ends),
-    /// so no shred can slip between an insert that lost and a second look.
+    /// The client's data key, made and stored first when the client has none (or it was shredded),
+    /// as a batch makes its clients' keys (`PostgresBatchReads.makeKeys`, which says how a key
+    /// another sidecar makes or shreds at the same moment is handled).
     private static func clientKey(
         creatingFor clientID: String, cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
     ) async throws -> ClientKey {
@@ -1112,13 +1109,7 @@ package final class PostgresStore: Store, Service {
         creatingFor clientID: String, held: Data?, cipher: FieldCipher, on connection: PostgresConnection, logger: Logger
     ) async throws -> ClientKey {
         if let stored = try ClientKey.unwrap(held, for: clientID, cipher: cipher) { return stored }
-        let new = try cipher.newDataKey(for: clientID)
-        let now = Date().millisecondsSince1970
-        let wrapped = try await connection.query("""
-            INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (\(clientID), \(new.wrapped), \(now))
-            ON CONFLICT (client_id) DO UPDATE SET wrapped_key = client_keys.wrapped_key
-            RETURNING wrapped_key
-            """, logger: logger).collect().first?.decode(Data.self)
+        let wrapped = try await PostgresBatchReads.makeKeys(for: [clientID], cipher: cipher, on: connection, logger: logger).first?.1
         guard let key = try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher) else {
             throw StoreError(.unavailable, "PostgreSQL answered a client key insert with no key; the communication was not stored")
         }
