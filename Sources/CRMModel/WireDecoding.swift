@@ -90,7 +90,7 @@ final class WireDecoding: Decoder, CodingPathLink {
     }
 
     private func uuid() throws -> UUID {
-        guard let id = UUID(uuidString: try string()) else { throw corrupted("Attempted to decode UUID from invalid UUID string.") }
+        guard let id = UUID(hexString: try string()) else { throw corrupted("Attempted to decode UUID from invalid UUID string.") }
         return id
     }
 

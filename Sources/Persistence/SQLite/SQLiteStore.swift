@@ -14,6 +14,8 @@ package final class SQLiteStore: Store {
     /// Every write of the store goes through it: writes arriving together share one commit.
     private let writes: GroupCommit
     private let cipher: FieldCipher
+    /// Keys unwrapped before, so that an accept seals its rows before it takes the writer.
+    private let clientKeys = ClientKeyCache()
     /// ENABLE_AUDIT_LOGGING: false keeps only the entries the law needs (`AuditEntry.isRequired`).
     private let auditEverything: Bool
     private let encoder = WireJSON.makeEncoder()
@@ -86,7 +88,15 @@ package final class SQLiteStore: Store {
     package func insert(
         _ communication: Communication, attachments: [Attachment], leasedTo lease: Lease?, fingerprint: Data?
     ) async throws(StoreError) -> Idempotency.Insertion {
-        let (cipher, encoder, auditEverything) = (self.cipher, self.encoder, self.auditEverything)
+        let (cipher, encoder, auditEverything, clientKeys) = (self.cipher, self.encoder, self.auditEverything, self.clientKeys)
+        let clientID = communication.clientID.key
+        // Encoded and sealed here, beside the writer, when the client's key is at hand: the writer is
+        // the one thing every write waits for. (The status event holds nothing personal: no key.)
+        let accepted = StatusChange(accepted: communication)
+        let logged = try? EventColumns(.status(accepted), sealedBy: nil, at: communication.createdAt, encoder: encoder)
+        let sealed = clientKeys.entry(for: clientID).flatMap { cached in
+            try? AcceptedRows(communication, attachments: attachments, key: cached.key, wrapped: cached.wrapped, encoder: encoder)
+        }
         return try await write { db -> Idempotency.Insertion in
             // One writer at a time: no other insert can take the key between this check and the insert.
             if let key = communication.idempotencyKey,
@@ -94,8 +104,14 @@ package final class SQLiteStore: Store {
             {
                 return Idempotency.repeat(of: used["communication_id"], stored: used["request_hash"], fingerprint: fingerprint)
             }
-            let key = try Self.clientKey(creatingFor: communication.clientID.key, cipher: cipher, in: db)
-            let row = try CommunicationColumns(communication, encoder: encoder, key: key)
+            let stored = try Self.clientKey(creatingFor: clientID, cipher: cipher, cache: clientKeys, in: db)
+            // Sealed under the key the client still has, or sealed now under the one it has.
+            let rows = if let sealed, sealed.wrapped == stored.wrapped {
+                sealed
+            } else {
+                try AcceptedRows(communication, attachments: attachments, key: stored.key, wrapped: stored.wrapped, encoder: encoder)
+            }
+            let row = rows.communication
             try Self.execute(
                 cached: """
                     INSERT INTO communications
@@ -109,13 +125,13 @@ package final class SQLiteStore: Store {
             for event in communication.events {
                 try Self.insert(StatusEventColumns(event), for: row.id, in: db)
             }
-            for attachment in try AttachmentColumns.rows(attachments, communicationID: row.id, key: key) {
+            for attachment in rows.attachments {
                 try db.execute(
                     sql: "INSERT INTO attachments (communication_id, position, filename, content_type, data) VALUES (?, ?, ?, ?, ?)",
                     arguments: [row.id, attachment.position, attachment.filename, attachment.contentType, attachment.data]
                 )
             }
-            for contact in try ContactColumns.rows(clientID: row.clientID, recipient: communication.recipient, key: key, at: row.createdAt) {
+            for contact in rows.contacts {
                 try Self.upsert(contact, in: db)
             }
             if let idempotencyKey = communication.idempotencyKey {
@@ -125,8 +141,12 @@ package final class SQLiteStore: Store {
                 )
             }
             try Self.audit(ComplianceSQL.accepted(communication), everything: auditEverything, in: db)
-            var change = StatusChange(accepted: communication)
-            change.seq = try Self.log(.status(change), at: communication.createdAt, cipher: cipher, encoder: encoder, in: db)
+            var change = accepted
+            change.seq = if let logged {
+                try Self.log(logged, in: db)
+            } else {
+                try Self.log(.status(accepted), at: communication.createdAt, cipher: cipher, encoder: encoder, in: db)
+            }
             return .inserted(change)
         }
     }
@@ -343,8 +363,8 @@ package final class SQLiteStore: Store {
     package func preferencesNotices() -> AsyncStream<PreferencesNotice> { AsyncStream { $0.finish() } }
 
     package func shred(clientID: UUID) async throws(StoreError) {
-        try await write { db in
-            try Self.shred(clientID.key, at: Date().millisecondsSince1970, in: db)
+        try await write { [clientKeys] db in
+            try Self.shred(clientID.key, at: Date().millisecondsSince1970, keys: clientKeys, in: db)
             try db.execute(
                 sql: "INSERT INTO audit_log (at, actor, action, client_id, detail) VALUES (?, 'system', 'client.erased', ?, 'key shredded')",
                 arguments: [Date().millisecondsSince1970, clientID.key]
@@ -356,8 +376,10 @@ package final class SQLiteStore: Store {
     /// communications erased (a later key, made for a later communication, must not be tried on
     /// them); their number.
     @discardableResult
-    private static func shred(_ client: String, at: Int64, in db: Database) throws -> Int {
+    private static func shred(_ client: String, at: Int64, keys: ClientKeyCache, in db: Database) throws -> Int {
         try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [client])
+        // Not kept in memory either (the writes after check the stored key, so this is not for them).
+        keys.forget(client)
         // The blind indexes are keyed by the master key, not the client's: they go too.
         try db.execute(sql: "DELETE FROM client_contacts WHERE client_id = ?", arguments: [client])
         let ofClient = "SELECT id FROM communications WHERE client_id = ?"
@@ -587,7 +609,7 @@ package final class SQLiteStore: Store {
     }
 
     package func forget(clientID: UUID, reason: String?, actor: AuditEntry.Actor, at: Date) async throws(StoreError) -> Forgetting {
-        let (client, cipher, encoder) = (clientID.key, self.cipher, self.encoder)
+        let (client, cipher, encoder, clientKeys) = (clientID.key, self.cipher, self.encoder, self.clientKeys)
         return try await write { db -> Forgetting in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM communications WHERE client_id = ? ORDER BY created_at, id", arguments: [client])
                 .compactMap(UUID.init(uuidString:))
@@ -616,7 +638,7 @@ package final class SQLiteStore: Store {
                     cancelled.append(change)
                 }
             }
-            let erased = try Self.shred(client, at: millis, in: db)
+            let erased = try Self.shred(client, at: millis, keys: clientKeys, in: db)
             try db.execute(
                 sql: """
                     INSERT INTO client_erasures (client_id, erased_at, reason) VALUES (?, ?, ?)
@@ -785,7 +807,8 @@ package final class SQLiteStore: Store {
         let key = clientID.key
         let decoder = self.decoder
         return try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM client_preferences WHERE client_id = ?", arguments: [key])
+            // Cached: consent is read before every send.
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM client_preferences WHERE client_id = ?"), arguments: [key])
                 .map { try PreferencesColumns(row: $0).preferences(decoder: decoder) }
         }
     }
@@ -845,13 +868,27 @@ package final class SQLiteStore: Store {
     /// Called inside a write: SQLite has one writer, so no shred can come between the look and the
     /// insert.
     static func clientKey(creatingFor clientID: String, cipher: FieldCipher, in db: Database) throws -> ClientKey {
-        if let stored = try clientKey(clientID, cipher: cipher, in: db) { return stored }
+        try clientKey(creatingFor: clientID, cipher: cipher, cache: nil, in: db).key
+    }
+
+    /// The same, with the wrapped form it is stored as; unwrapped once per wrapped form with `cache`.
+    static func clientKey(
+        creatingFor clientID: String, cipher: FieldCipher, cache: ClientKeyCache?, in db: Database
+    ) throws -> (key: ClientKey, wrapped: Data) {
+        if let wrapped = try Data.fetchOne(db.cachedStatement(sql: "SELECT wrapped_key FROM client_keys WHERE client_id = ?"), arguments: [clientID]) {
+            if let cached = cache?.key(for: clientID, wrapped: wrapped) { return (cached, wrapped) }
+            let key = ClientKey(cipher: cipher, key: try cipher.unwrap(wrapped, for: clientID))
+            cache?.remember(key, wrapped: wrapped, for: clientID)
+            return (key, wrapped)
+        }
         let new = try cipher.newDataKey(for: clientID)
         try db.execute(
             sql: "INSERT INTO client_keys (client_id, wrapped_key, created_at) VALUES (?, ?, ?)",
             arguments: [clientID, new.wrapped, Date().millisecondsSince1970]
         )
-        return ClientKey(cipher: cipher, key: new.key)
+        let key = ClientKey(cipher: cipher, key: new.key)
+        cache?.remember(key, wrapped: new.wrapped, for: clientID)
+        return (key, new.wrapped)
     }
 
     static func upsert(_ contact: ContactColumns, in db: Database) throws {
@@ -926,7 +963,10 @@ package final class SQLiteStore: Store {
         if let keyID = EventColumns.keyID(of: event, cipher: cipher) {
             sealer = (keyID, try clientKey(creatingFor: keyID, cipher: cipher, in: db))
         }
-        let row = try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder)
+        return try log(try EventColumns(event, sealedBy: sealer, at: at, encoder: encoder), in: db)
+    }
+
+    private static func log(_ row: EventColumns, in db: Database) throws -> Int64 {
         try execute(
             cached: """
                 INSERT INTO events (method, communication_id, client_id, key_id, params, personal, personal_id, at)
