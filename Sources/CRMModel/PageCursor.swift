@@ -21,7 +21,7 @@ public struct PageCursor: Sendable, Equatable {
     public init?(token: String) {
         guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else { return nil }
         let parts = text.split(separator: "/", maxSplits: 1)
-        guard parts.count == 2, let millis = Int64(parts[0]), UUID(uuidString: String(parts[1])) != nil else { return nil }
+        guard parts.count == 2, let millis = Int64(parts[0]), UUID(hexString: String(parts[1])) != nil else { return nil }
         self.init(createdAtMilliseconds: millis, id: String(parts[1]))
     }
 }

@@ -44,7 +44,7 @@ package enum Idempotency {
 
     /// A new request with `fingerprint` under a key already used for `communicationID`.
     static func `repeat`(of communicationID: String, stored: Data, fingerprint: Data?) -> Insertion {
-        guard stored == (fingerprint ?? Data()), let id = UUID(uuidString: communicationID) else { return .conflict }
+        guard stored == (fingerprint ?? Data()), let id = UUID(hexString: communicationID) else { return .conflict }
         return .existing(id)
     }
 }

@@ -48,7 +48,7 @@ struct AttachmentColumns: Sendable {
     static func metadata(
         communicationID: String, position: Int, filename: Data, contentType: String, sealedBytes: Int, key: ClientKey?
     ) throws(StoreError) -> ClientExport.AttachmentMetadata? {
-        guard let key, let id = UUID(uuidString: communicationID) else { return nil }
+        guard let key, let id = UUID(hexString: communicationID) else { return nil }
         let name = try key.open(filename, "attachments.filename", row: "\(communicationID)/\(position)")
         return ClientExport.AttachmentMetadata(
             communicationID: id, filename: String(decoding: name, as: UTF8.self), contentType: contentType, bytes: max(0, sealedBytes - FieldCipher.overhead)

@@ -16,8 +16,8 @@ struct AuditColumns: Sendable {
             throw StoreError(.corruptRecord, "audit entry \(seq) has an actor this version cannot read")
         }
         return AuditEntry(
-            at: Date(millisecondsSince1970: at), actor: actor, action: action, clientID: clientID.flatMap(UUID.init(uuidString:)),
-            communicationID: communicationID.flatMap(UUID.init(uuidString:)), detail: detail, seq: seq
+            at: Date(millisecondsSince1970: at), actor: actor, action: action, clientID: clientID.flatMap(UUID.init(hexString:)),
+            communicationID: communicationID.flatMap(UUID.init(hexString:)), detail: detail, seq: seq
         )
     }
 }

@@ -140,9 +140,9 @@ struct CommunicationColumns: Sendable {
         id: String, planID: String, clientID: String, messageType: String, urgency: String, status: String,
         channelUsed: String?, createdAt: Int64, updatedAt: Int64
     ) throws(StoreError) -> CommunicationSummary {
-        guard let uuid = UUID(uuidString: id),
-            let plan = UUID(uuidString: planID),
-            let client = UUID(uuidString: clientID),
+        guard let uuid = UUID(hexString: id),
+            let plan = UUID(hexString: planID),
+            let client = UUID(hexString: clientID),
             let type = MessageType(rawValue: messageType),
             let urgencyValue = Urgency(rawValue: urgency),
             let statusValue = CommunicationStatus(rawValue: status)

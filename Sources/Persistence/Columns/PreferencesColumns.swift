@@ -57,7 +57,7 @@ struct PreferencesColumns: Sendable {
 
     func preferences(decoder: JSONDecoder) throws(StoreError) -> ClientPreferences {
         do {
-            guard let uuid = UUID(uuidString: clientID) else { throw FieldError(field: "client_id", reason: "not a UUID") }
+            guard let uuid = UUID(hexString: clientID) else { throw FieldError(field: "client_id", reason: "not a UUID") }
             return ClientPreferences(
                 clientID: uuid,
                 preferredChannels: try decoder.decode([Channel].self, from: Data(preferredChannels.utf8)),

@@ -19,7 +19,7 @@ struct StatusMove {
         to status: CommunicationStatus, channel: Channel?, attempt: Attempt?, detail: String?, providerMessageID: String? = nil, at: Date
     ) throws(StoreError) -> StatusMove? {
         guard let currentStatus = CommunicationStatus(rawValue: current),
-            let communicationID = UUID(uuidString: id), let plan = UUID(uuidString: planID), let client = UUID(uuidString: clientID)
+            let communicationID = UUID(hexString: id), let plan = UUID(hexString: planID), let client = UUID(hexString: clientID)
         else {
             throw StoreError(.corruptRecord, "communication \(id) has a field this version cannot read")
         }

@@ -98,7 +98,7 @@ package final class PostgresStore: Store, Service {
                                 // Whatever was saved before this subscription, readers may hold copies of.
                                 notices.yield(.mayHaveMissed)
                                 for try await notification in notifications {
-                                    guard let id = UUID(uuidString: notification.payload) else { continue }
+                                    guard let id = UUID(hexString: notification.payload) else { continue }
                                     notices.yield(.saved(clientID: id))
                                 }
                             }
@@ -345,7 +345,7 @@ package final class PostgresStore: Store, Service {
                 "SELECT DISTINCT client_id FROM client_contacts WHERE address_index IN (\(current), \(previous)) ORDER BY client_id", logger: logger
             )
             for try await id in rows.decode(String.self) {
-                if let uuid = UUID(uuidString: id) { clients.append(uuid) }
+                if let uuid = UUID(hexString: id) { clients.append(uuid) }
             }
             return clients
         }
@@ -356,7 +356,7 @@ package final class PostgresStore: Store, Service {
             let rows = try await connection.query(
                 "SELECT communication_id FROM attempts WHERE provider_message_id = \(providerMessageID) LIMIT 1", logger: logger
             )
-            for try await id in rows.decode(String.self) { return UUID(uuidString: id) }
+            for try await id in rows.decode(String.self) { return UUID(hexString: id) }
             return nil
         }
     }
@@ -801,7 +801,7 @@ package final class PostgresStore: Store, Service {
             for try await id in try await connection.query(
                 "SELECT id FROM communications WHERE client_id = \(client) ORDER BY created_at, id", logger: logger
             ).decode(String.self) {
-                if let uuid = UUID(uuidString: id) { ids.append(uuid) }
+                if let uuid = UUID(hexString: id) { ids.append(uuid) }
             }
             var previous: Int64?
             for try await value in try await connection.query(

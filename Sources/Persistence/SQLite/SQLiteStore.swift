@@ -262,7 +262,7 @@ package final class SQLiteStore: Store {
             try String.fetchAll(
                 db, sql: "SELECT DISTINCT client_id FROM client_contacts WHERE address_index IN (?, ?) ORDER BY client_id",
                 arguments: [indexes[0], indexes[indexes.count - 1]]
-            ).compactMap(UUID.init(uuidString:))
+            ).compactMap(UUID.init(hexString:))
         }
     }
 
@@ -270,7 +270,7 @@ package final class SQLiteStore: Store {
         try await read { db in
             try String.fetchOne(
                 db, sql: "SELECT communication_id FROM attempts WHERE provider_message_id = ? LIMIT 1", arguments: [providerMessageID]
-            ).flatMap(UUID.init(uuidString:))
+            ).flatMap(UUID.init(hexString:))
         }
     }
 
@@ -612,7 +612,7 @@ package final class SQLiteStore: Store {
         let (client, cipher, encoder, clientKeys) = (clientID.key, self.cipher, self.encoder, self.clientKeys)
         return try await write { db -> Forgetting in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM communications WHERE client_id = ? ORDER BY created_at, id", arguments: [client])
-                .compactMap(UUID.init(uuidString:))
+                .compactMap(UUID.init(hexString:))
             let previous = try Int64.fetchOne(db, sql: "SELECT erased_at FROM client_erasures WHERE client_id = ?", arguments: [client])
             let unerased = try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM communications WHERE client_id = ? AND erased_at IS NULL", arguments: [client]
