@@ -7,11 +7,12 @@ import Synchronization
 /// under the master key) and sealed its rows with it while every other write waited. With the key
 /// at hand before the write begins, the rows are sealed beside the writer instead, and the
 /// transaction only checks that the client's stored wrapped key is still the one the rows were
-/// sealed under (`matches`). An erasure since (the key shredded) or a rotation (the key rewrapped)
+/// sealed under. An erasure since (the key shredded) or a rotation (the key rewrapped)
 /// makes it differ, and the write seals again under the key it finds: what is stored never depends
 /// on this cache being current.
 ///
-/// Bounded: past `capacity` clients an arbitrary entry makes room; a miss costs one unwrap.
+/// Inside a write, `key(for:wrapped:)` spares the unwrap when the stored wrapped key is the one
+/// cached. Bounded: past `capacity` clients an arbitrary entry makes room; a miss costs one unwrap.
 final class ClientKeyCache: Sendable {
     struct Entry: Sendable {
         let wrapped: Data
