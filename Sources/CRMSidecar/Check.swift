@@ -11,6 +11,7 @@ import Orchestrator
 /// not configured.
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Try a provider's settings against the provider itself.",
         discussion: """
             smtp: connects, starts TLS and logs in (with --to, also sends a short test message).

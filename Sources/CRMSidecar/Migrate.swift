@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Brings the database schema up to date and exits; `serve` does the same at start-up.
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations and exit.")
 
     func run() async throws {
         let (configuration, logger) = try Startup.configure()

@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// first batch would remove) as one JSON object of counts per table, and exits.
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "purge",
         abstract: "Remove what is older than RETENTION_DAYS (AUDIT_RETENTION_DAYS for the audit log) and print the counts."
     )
 

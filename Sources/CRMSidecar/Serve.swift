@@ -13,18 +13,21 @@ import Webhooks
 /// Runs the sidecar: reads requests on stdin until it ends or SIGTERM/SIGINT arrives, then finishes
 /// what is in flight and exits 0.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve JSON-RPC on stdin/stdout (the default).")
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve JSON-RPC on stdin/stdout (the default).")
 
     func run() async throws {
         // A reader that went away must not kill the process mid-write; the write fails instead.
         signal(SIGPIPE, SIG_IGN)
         let (configuration, logger) = try Startup.configure()
 
+        // The templates are parsed on the other core while this one opens the store: the workflow
+        // waits for the first answer.
+        async let parsed = TemplateRenderer(overrides: configuration.templatesDirectory, smsMaxSegments: configuration.smsMaxSegments)
         let opened = try Startup.open(configuration, logger: logger)
         let store = opened.store
         let renderer: TemplateRenderer
         do {
-            renderer = try TemplateRenderer(overrides: configuration.templatesDirectory, smsMaxSegments: configuration.smsMaxSegments)
+            renderer = try await parsed
         } catch {
             logger.critical("cannot load templates", metadata: ["error": "\(error)"])
             throw ExitCode(78)
