@@ -20,8 +20,8 @@ struct Serve: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let (configuration, logger) = try Startup.configure()
 
-        // The templates are parsed on the other core while this one opens the store: the workflow
-        // waits for the first answer.
+        // The templates are parsed on another thread of the pool, when a core is free for it, while
+        // this one opens the store: the workflow waits for the first answer.
         async let parsed = TemplateRenderer(overrides: configuration.templatesDirectory, smsMaxSegments: configuration.smsMaxSegments)
         let opened = try Startup.open(configuration, logger: logger)
         let store = opened.store

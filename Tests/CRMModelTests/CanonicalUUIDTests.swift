@@ -40,10 +40,9 @@ struct CanonicalUUIDTests {
         #expect(UUID(hexString: text) == nil)
     }
 
-    /// Foundation's `sscanf("%2hhx")` takes a sign: "-2" reads as 0xfe.
-    @Test("refuses a sign where a hex digit belongs, which Foundation reads")
+    /// Foundation's `sscanf("%2hhx")` takes a sign: it reads "-2" as 0xfe.
+    @Test("refuses a sign where a hex digit belongs")
     func refusesSigns() {
-        #expect(UUID(uuidString: "550e8400--29b-41d4-a716-446655440000") != nil)
         #expect(UUID(hexString: "550e8400--29b-41d4-a716-446655440000") == nil)
         #expect(UUID(hexString: "+50e8400-e29b-41d4-a716-446655440000") == nil)
     }

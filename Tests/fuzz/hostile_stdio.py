@@ -5,7 +5,8 @@ peak and final RSS.
 
     .venv/bin/python Tests/fuzz/hostile_stdio.py --binary /tmp/crm-sidecar [--lines N] [--seed S] [--refuse]
 
-Run it against a release build copied somewhere stable (`swift build -c release` rebuilds in place).
+Run it against a release build copied somewhere stable (`swift build -c release --static-swift-stdlib`,
+as script/run builds it, rebuilds in place).
 The input is generated first (about a minute for a million lines) into a temporary folder, which is
 also the sidecar's working folder (SQLite store, outbox: no provider credentials reach it); --keep
 leaves it there, with stdout.jsonl and stderr.jsonl, to replay or inspect. The same seed and options

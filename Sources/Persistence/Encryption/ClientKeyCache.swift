@@ -13,12 +13,17 @@ import Synchronization
 ///
 /// Inside a write, `key(for:wrapped:)` spares the unwrap when the stored wrapped key is the one
 /// cached. Bounded: past `capacity` clients an arbitrary entry makes room; a miss costs one unwrap.
+///
+/// The trade: unwrapped data keys of recent clients stay in this process's memory for its life,
+/// where before each lived for one write. An erasure here drops its client's entry; the master
+/// key, which unwraps them all, is in memory anyway.
 final class ClientKeyCache: Sendable {
     struct Entry: Sendable {
         let wrapped: Data
         let key: ClientKey
     }
 
+    /// The clients a workflow writes to within minutes, with room: about 1 MB of entries.
     static let capacity = 4_096
 
     private let entries = Mutex<[String: Entry]>([:])

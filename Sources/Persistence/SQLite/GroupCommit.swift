@@ -15,7 +15,9 @@ import Synchronization
 /// (no waiting for company); the writes that arrive while it commits go together in the next
 /// transaction.
 ///
-/// A write's body must be database work only, with no effect outside the transaction: when any
+/// A write's body must be database work only, with no effect outside the transaction that a
+/// rollback would make wrong (`ClientKeyCache` is one it may have: every use of it is checked
+/// against the stored key, so a key remembered from a rolled-back write is never used): when any
 /// body in a shared transaction throws, the whole transaction is rolled back and each write is run
 /// again in a transaction of its own, so the one at fault fails alone and the others are
 /// unaffected. When the transaction itself cannot begin or commit (the database locked past the

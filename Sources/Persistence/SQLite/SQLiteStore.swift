@@ -92,11 +92,13 @@ package final class SQLiteStore: Store {
         let clientID = communication.clientID.key
         // Encoded and sealed here, beside the writer, when the client's key is at hand: the writer is
         // the one thing every write waits for. (The status event holds nothing personal: no key.)
+        // Not with attachments: their sealed copies would wait in memory beside the plaintext, and
+        // be sealed again when the key turned out stale; they are rare and sealed on the writer.
         let accepted = StatusChange(accepted: communication)
         let logged = try? EventColumns(.status(accepted), sealedBy: nil, at: communication.createdAt, encoder: encoder)
-        let sealed = clientKeys.entry(for: clientID).flatMap { cached in
-            try? AcceptedRows(communication, attachments: attachments, key: cached.key, wrapped: cached.wrapped, encoder: encoder)
-        }
+        let sealed = attachments.isEmpty ? clientKeys.entry(for: clientID).flatMap { cached in
+            try? AcceptedRows(communication, attachments: [], key: cached.key, wrapped: cached.wrapped, encoder: encoder)
+        } : nil
         return try await write { db -> Idempotency.Insertion in
             // One writer at a time: no other insert can take the key between this check and the insert.
             if let key = communication.idempotencyKey,
@@ -378,7 +380,9 @@ package final class SQLiteStore: Store {
     @discardableResult
     private static func shred(_ client: String, at: Int64, keys: ClientKeyCache, in db: Database) throws -> Int {
         try db.execute(sql: "DELETE FROM client_keys WHERE client_id = ?", arguments: [client])
-        // Not kept in memory either (the writes after check the stored key, so this is not for them).
+        // Not kept in this process's memory either (the writes after check the stored key, so this
+        // is not for them). An erasure by another process on the same file is not heard of here:
+        // its entry stays until pushed out, and is never used, as the stored key no longer matches.
         keys.forget(client)
         // The blind indexes are keyed by the master key, not the client's: they go too.
         try db.execute(sql: "DELETE FROM client_contacts WHERE client_id = ?", arguments: [client])
