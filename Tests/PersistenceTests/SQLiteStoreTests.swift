@@ -145,4 +145,25 @@ struct SQLiteStoreTests {
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         #expect(try MasterKey.forSQLite(databasePath: path, logger: quiet).check == first.check)
     }
+
+    /// The store seals an accept's rows before the write under the key it remembers for the client
+    /// (`ClientKeyCache`); another sidecar on the same file can shred that key meanwhile, and
+    /// nothing tells this one.
+    @Test("a client erased by another sidecar on the same file: the next accept here is sealed under the client's new key, not the one remembered")
+    func keyShreddedElsewhere() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let here = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: StoreBackend.quiet)
+        let elsewhere = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: StoreBackend.quiet)
+        let fixtures = StoreConformanceTests()
+        let client = UUID()
+        try await here.insert(try fixtures.communication(client: client), leasedTo: nil)
+        try await here.insert(try fixtures.communication(client: client), leasedTo: nil)
+        try await elsewhere.shred(clientID: client)
+        let after = try fixtures.communication(client: client)
+        try await here.insert(after, leasedTo: nil)
+        // Read by the other sidecar, which never had the old key: it opens with the stored one.
+        let read = try #require(try await elsewhere.communication(id: after.id))
+        #expect(read.recipient == after.recipient && read.context == after.context && !read.erased)
+        #expect(try await here.communication(id: after.id)?.context == after.context)
+    }
 }
