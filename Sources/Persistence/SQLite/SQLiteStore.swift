@@ -864,8 +864,11 @@ package final class SQLiteStore: Store {
 
     /// The client's data key, or nil when it has none: it never had one, or it was shredded.
     static func clientKey(_ clientID: String, cipher: FieldCipher, in db: Database) throws -> ClientKey? {
-        let wrapped = try Data.fetchOne(db.cachedStatement(sql: "SELECT wrapped_key FROM client_keys WHERE client_id = ?"), arguments: [clientID])
-        return try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher)
+        try ClientKey.unwrap(try wrappedKey(clientID, in: db), for: clientID, cipher: cipher)
+    }
+
+    private static func wrappedKey(_ clientID: String, in db: Database) throws -> Data? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT wrapped_key FROM client_keys WHERE client_id = ?"), arguments: [clientID])
     }
 
     /// The client's data key, made and stored first when the client has none (or it was shredded).
@@ -879,11 +882,12 @@ package final class SQLiteStore: Store {
     static func clientKey(
         creatingFor clientID: String, cipher: FieldCipher, cache: ClientKeyCache?, in db: Database
     ) throws -> (key: ClientKey, wrapped: Data) {
-        if let wrapped = try Data.fetchOne(db.cachedStatement(sql: "SELECT wrapped_key FROM client_keys WHERE client_id = ?"), arguments: [clientID]) {
+        if let wrapped = try wrappedKey(clientID, in: db) {
             if let cached = cache?.key(for: clientID, wrapped: wrapped) { return (cached, wrapped) }
-            let key = ClientKey(cipher: cipher, key: try cipher.unwrap(wrapped, for: clientID))
-            cache?.remember(key, wrapped: wrapped, for: clientID)
-            return (key, wrapped)
+            if let key = try ClientKey.unwrap(wrapped, for: clientID, cipher: cipher) {
+                cache?.remember(key, wrapped: wrapped, for: clientID)
+                return (key, wrapped)
+            }
         }
         let new = try cipher.newDataKey(for: clientID)
         try db.execute(
