@@ -59,10 +59,16 @@ let package = Package(
             name: "CRMModel",
             swiftSettings: swiftSettings
         ),
+        // SQLite's own VFS, but a commit's WAL frames go to the file in one write (see WALBatch.c).
+        .target(
+            name: "CSQLiteWALBatch",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .target(
             name: "Persistence",
             dependencies: [
                 "CRMModel",
+                "CSQLiteWALBatch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -198,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "PersistenceTests",
             dependencies: [
-                "Persistence", "CRMModel",
+                "Persistence", "CRMModel", "CSQLiteWALBatch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

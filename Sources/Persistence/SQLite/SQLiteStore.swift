@@ -1,4 +1,5 @@
 package import CRMModel
+import CSQLiteWALBatch
 package import Foundation
 import GRDB
 package import Logging
@@ -27,6 +28,11 @@ package final class SQLiteStore: Store {
         self.cipher = cipher
         self.auditEverything = auditEverything
         self.logger = logger
+        // Before the first connection opens: every connection of the process then writes a
+        // commit's WAL frames at once (WALBatch.c).
+        guard crm_wal_batch_register() else {
+            throw StoreError(.unavailable, "cannot set up SQLite's file access (the crm-wal-batch VFS) for \(path)")
+        }
         var configuration = Configuration()
         // Another sidecar or a backup may hold the write lock for a moment; wait rather than fail.
         configuration.busyMode = .timeout(5)
