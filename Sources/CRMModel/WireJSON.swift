@@ -80,6 +80,11 @@ public enum WireJSON {
         (try? withFraction.parse(string)) ?? (try? withoutFraction.parse(string))
     }
 
+    /// Appends `text` as a JSON string, escaped as the wire's encoder escapes it.
+    public static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        WireTree.appendString(text, to: &bytes)
+    }
+
     /// The encoder of the wire and of stored JSON.
     public static func makeEncoder() -> WireEncoder {
         WireEncoder()

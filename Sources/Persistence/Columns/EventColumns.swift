@@ -98,10 +98,15 @@ struct EventColumns: Sendable {
 
     private static func text(of event: EngineEvent, encoder: WireEncoder) throws(StoreError) -> String {
         do {
-            let data = switch event {
-            case .status(let change): try encoder.encode(change)
-            case .optedOut(let change): try encoder.encode(change)
-            case .inbound(let reply): try encoder.encode(reply)
+            let data: Data
+            switch event {
+            case .status(let change):
+                // Every move logs one, on SQLite's writer: written directly, not through the encoder.
+                var bytes: [UInt8] = []
+                change.appendWireJSON(to: &bytes)
+                return String(decoding: bytes, as: UTF8.self)
+            case .optedOut(let change): data = try encoder.encode(change)
+            case .inbound(let reply): data = try encoder.encode(reply)
             }
             return String(decoding: data, as: UTF8.self)
         } catch {

@@ -1,10 +1,13 @@
-import CRMModel
+package import CRMModel
 import Foundation
 package import Logging
 package import NIOCore
 
 /// The one writer of stdout: each message is encoded as one line and written whole, so lines from
 /// concurrent requests never interleave.
+///
+/// Messages are encoded by their senders, on their own tasks, before they take their turn here: the
+/// actor only orders whole lines, so encoding one answer never waits for another's.
 package actor RPCOutput {
     private let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private let encoder = WireJSON.makeEncoder()
@@ -16,8 +19,18 @@ package actor RPCOutput {
         self.logger = logger
     }
 
+    /// Writes a status change's notification, the message written most, without the generic encoder.
+    package nonisolated func send(_ notification: RPCNotification<StatusChange>) async {
+        var bytes = Array(#"{"jsonrpc":"2.0","method":"#.utf8)
+        WireJSON.appendString(notification.method, to: &bytes)
+        bytes.append(contentsOf: #","params":"#.utf8)
+        notification.params.appendWireJSON(to: &bytes)
+        bytes.append(contentsOf: "}\n".utf8)
+        await write(ByteBuffer(bytes: bytes))
+    }
+
     /// Encodes and writes a notification (or any other message that carries no request's id).
-    package func send(_ message: some Encodable) async {
+    package nonisolated func send(_ message: some Encodable) async {
         var bytes: [UInt8] = []
         do {
             try encoder.append(message, to: &bytes)
@@ -30,7 +43,7 @@ package actor RPCOutput {
     }
 
     /// Writes a response with its id as the request wrote it.
-    package func send(_ response: RPCResponse) async {
+    package nonisolated func send(_ response: RPCResponse) async {
         var bytes: [UInt8] = []
         guard append(response, to: &bytes) else { return }
         bytes.append(UInt8(ascii: "\n"))
@@ -38,7 +51,7 @@ package actor RPCOutput {
     }
 
     /// Writes a batch's responses as one array, on one line.
-    package func send(_ responses: [RPCResponse]) async {
+    package nonisolated func send(_ responses: [RPCResponse]) async {
         var bytes: [UInt8] = [UInt8(ascii: "[")]
         for response in responses {
             let start = bytes.count
@@ -52,7 +65,7 @@ package actor RPCOutput {
 
     /// Appends `response`; when its result cannot be encoded, an internal error for its id instead,
     /// so every request is answered. False only when even that failed and nothing was appended.
-    private func append(_ response: RPCResponse, to bytes: inout [UInt8]) -> Bool {
+    private nonisolated func append(_ response: RPCResponse, to bytes: inout [UInt8]) -> Bool {
         do {
             try response.encode(using: encoder, into: &bytes)
             return true
