@@ -4,7 +4,7 @@
 /// the `communication.status` notification), more than any other value, and the log's copy is
 /// written on SQLite's one writer. The generic encoder builds a tree of boxed values and sorts its
 /// keys each time; here the keys are written in their sorted order directly.
-/// `WireEncoderTests` holds the two to the same bytes.
+/// `StatusChangeWireJSONTests` holds the two to the same bytes.
 extension StatusChange {
     public func appendWireJSON(to bytes: inout [UInt8]) {
         // The members in the order `.sortedKeys` puts them; an optional that is nil is left out,

@@ -11,7 +11,7 @@
 //   truncated, measured, locked, closed or asked anything else (`xFileControl`): every method
 //   of the log's file but `xWrite` writes what is gathered first;
 // - before a write that does not continue them (the log's header when it starts over, a frame
-//   rewritten in place): that one is not gathered;
+//   rewritten in place), which then starts a new gathering at its offset;
 // - before other connections may read them: SQLite publishes a commit's frames by writing the
 //   WAL index's header around `xShmBarrier` on the database file, on the thread that wrote the
 //   frames. The barrier writes what that thread gathered, so no reader ever sees a frame the file
@@ -19,13 +19,26 @@
 //   nothing is left to write there.
 // Durability is unchanged: a commit is acknowledged after its `xSync`, which writes first.
 //
-// Memory: a log's buffer holds at most `kCapacity` (128 KB); when full it is written and reused.
+// Frames never published are dropped, not written, when the connection lets go of the WAL's write
+// lock: they belong to a transaction that rolled back (SQLite writes pages to the WAL before the
+// commit when a transaction outgrows its cache) or failed, and once the lock is free another
+// connection or process appends its own frames at the same offsets, which writing the dead ones
+// later would overwrite.
+//
+// A failed write keeps its bytes gathered and returns the error (SQLite then fails the commit and
+// rolls back, which drops them). Where SQLite cannot hear an error, the barrier, the process stops
+// rather than let readers take a header naming frames that are not in the file; with FULL that
+// cannot happen, since the sync wrote them or failed the commit first.
+//
+// Memory: a log's buffer holds at most `kCapacity` bytes (128 KB less one); when full it is
+// written and reused.
 
 #include "CSQLiteWALBatch.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +52,8 @@ struct BatchFile {
     sqlite3_file base;       // must be first: SQLite sees this
     sqlite3_file *real;      // the wrapped VFS's file, in the same allocation after this struct
     int isWAL;
+    // The path SQLite opened: a WAL's is its database's with "-wal" after it.
+    char *name;
     // The gathered frames: bytes [start, start + length) of the file. Guarded by `gathered`.
     unsigned char *buffer;
     int length;
@@ -46,10 +61,8 @@ struct BatchFile {
     // While length > 0: on the list of logs with frames gathered, and the thread that gathered the last.
     pthread_t owner;
     BatchFile *nextPending;
-    // A write from `xShmBarrier`, which cannot return it, that failed: the next call returns it.
-    int deferredError;
-    // Whether length > 0 or deferredError is set: read without the lock, so that the reads of a log
-    // nothing was gathered for (every reader's, the checkpointer's) never take it.
+    // Whether length > 0: read without the lock, so that the reads of a log nothing was gathered
+    // for (every reader's, the checkpointer's) never take it.
     atomic_bool dirty;
 };
 
@@ -70,10 +83,8 @@ static _Thread_local int gatheredHere;
 
 static BatchFile *batch(sqlite3_file *file) { return (BatchFile *)file; }
 
-// With `gathered` held. Writes what `file` gathered and takes it off the pending list.
-static int flushLocked(BatchFile *file) {
-    if (file->length == 0) return SQLITE_OK;
-    int rc = file->real->pMethods->xWrite(file->real, file->buffer, file->length, file->start);
+// With `gathered` held. Forgets what `file` gathered and takes it off the pending list.
+static void discardLocked(BatchFile *file) {
     file->length = 0;
     for (BatchFile **link = &pending; *link; link = &(*link)->nextPending) {
         if (*link == file) {
@@ -82,23 +93,24 @@ static int flushLocked(BatchFile *file) {
         }
     }
     file->nextPending = NULL;
+    atomic_store(&file->dirty, false);
+}
+
+// With `gathered` held. Writes what `file` gathered; on a failure the bytes stay gathered.
+static int flushLocked(BatchFile *file) {
+    if (file->length == 0) return SQLITE_OK;
+    int rc = file->real->pMethods->xWrite(file->real, file->buffer, file->length, file->start);
+    if (rc != SQLITE_OK) return rc;
+    discardLocked(file);
     atomic_fetch_add(&flushes, 1);
-    return rc;
+    return SQLITE_OK;
 }
 
-// With `gathered` held, after `file`'s buffer or error changed.
-static void updateDirty(BatchFile *file) {
-    atomic_store(&file->dirty, file->length > 0 || file->deferredError != SQLITE_OK);
-}
-
-// Writes what `file` gathered, and returns an error a barrier could not.
+// Writes what `file` gathered.
 static int flush(BatchFile *file) {
     if (!file->isWAL || !atomic_load(&file->dirty)) return SQLITE_OK;
     pthread_mutex_lock(&gathered);
     int rc = flushLocked(file);
-    if (rc == SQLITE_OK && file->deferredError != SQLITE_OK) rc = file->deferredError;
-    file->deferredError = SQLITE_OK;
-    updateDirty(file);
     pthread_mutex_unlock(&gathered);
     return rc;
 }
@@ -107,9 +119,8 @@ static int batchWrite(sqlite3_file *f, const void *data, int amount, sqlite3_int
     BatchFile *file = batch(f);
     if (!file->isWAL) return file->real->pMethods->xWrite(file->real, data, amount, offset);
     pthread_mutex_lock(&gathered);
-    int rc = file->deferredError;
-    file->deferredError = SQLITE_OK;
-    if (rc == SQLITE_OK && file->length > 0 && (offset != file->start + file->length || file->length + amount > kCapacity)) {
+    int rc = SQLITE_OK;
+    if (file->length > 0 && (offset != file->start + file->length || file->length + amount > kCapacity)) {
         rc = flushLocked(file);
     }
     if (rc == SQLITE_OK) {
@@ -127,9 +138,9 @@ static int batchWrite(sqlite3_file *f, const void *data, int amount, sqlite3_int
             gatheredHere = 1;
             memcpy(file->buffer + file->length, data, (size_t)amount);
             file->length += amount;
+            atomic_store(&file->dirty, true);
         }
     }
-    updateDirty(file);
     pthread_mutex_unlock(&gathered);
     return rc;
 }
@@ -138,8 +149,16 @@ static int batchClose(sqlite3_file *f) {
     BatchFile *file = batch(f);
     int rc = flush(file);
     int closed = file->real->pMethods ? file->real->pMethods->xClose(file->real) : SQLITE_OK;
+    if (file->isWAL && atomic_load(&file->dirty)) {
+        // Its write failed and SQLite closes anyway: nothing may point at the freed file.
+        pthread_mutex_lock(&gathered);
+        discardLocked(file);
+        pthread_mutex_unlock(&gathered);
+    }
     free(file->buffer);
     file->buffer = NULL;
+    free(file->name);
+    file->name = NULL;
     return rc != SQLITE_OK ? rc : closed;
 }
 
@@ -199,8 +218,28 @@ static int batchShmMap(sqlite3_file *f, int page, int size, int extend, void vol
     return batch(f)->real->pMethods->xShmMap(batch(f)->real, page, size, extend, out);
 }
 
+// Whether `wal` is the write-ahead log of the database `database` names.
+static int isLogOf(const BatchFile *wal, const char *database) {
+    size_t length = strlen(database);
+    return wal->name && strncmp(wal->name, database, length) == 0 && strcmp(wal->name + length, "-wal") == 0;
+}
+
+// Slot 0 of the WAL index's locks is the WAL's write lock (wal.c: WAL_WRITE_LOCK). Frames of its
+// database's log still gathered when it is let go were never published: dropped, not written.
+// Only the holder of that lock appends frames, so they are the releasing connection's.
 static int batchShmLock(sqlite3_file *f, int offset, int n, int flags) {
-    return batch(f)->real->pMethods->xShmLock(batch(f)->real, offset, n, flags);
+    BatchFile *file = batch(f);
+    if ((flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE) && offset == 0 && file->name) {
+        pthread_mutex_lock(&gathered);
+        BatchFile *wal = pending;
+        while (wal) {
+            BatchFile *next = wal->nextPending;
+            if (isLogOf(wal, file->name)) discardLocked(wal);
+            wal = next;
+        }
+        pthread_mutex_unlock(&gathered);
+    }
+    return file->real->pMethods->xShmLock(file->real, offset, n, flags);
 }
 
 // SQLite writes a new WAL index header in two copies with this barrier between them; a reader
@@ -213,10 +252,12 @@ static void batchShmBarrier(sqlite3_file *f) {
         BatchFile *file = pending;
         while (file) {
             BatchFile *next = file->nextPending;
-            if (pthread_equal(file->owner, self)) {
-                int rc = flushLocked(file);
-                if (rc != SQLITE_OK && file->deferredError == SQLITE_OK) file->deferredError = rc;
-                updateDirty(file);
+            if (pthread_equal(file->owner, self) && flushLocked(file) != SQLITE_OK) {
+                // SQLite cannot hear it here, and is about to tell readers these frames exist.
+                fprintf(stderr, "{\"level\":\"critical\",\"label\":\"crm-sidecar.sqlite\",\"msg\":\"cannot write the SQLite "
+                                "write-ahead log of a commit about to be published; stopping rather than let readers see frames "
+                                "that are not in the file\"}\n");
+                abort();
             }
             file = next;
         }
@@ -250,11 +291,21 @@ static int batchOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fl
     file->real = (sqlite3_file *)((char *)file + realOffset());
     int rc = wrapped->xOpen(wrapped, name, file->real, flags, outFlags);
     if (rc != SQLITE_OK || file->real->pMethods == NULL) {
-        // SQLite calls xClose only when pMethods is set; the wrapped file cleaned up after itself.
+        if (file->real->pMethods) file->real->pMethods->xClose(file->real);
+        // SQLite calls xClose only when pMethods is set.
         file->base.pMethods = NULL;
-        return rc;
+        return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
     }
     file->isWAL = (flags & SQLITE_OPEN_WAL) != 0;
+    // Databases and their logs only: those are the names the write lock's release compares.
+    if (name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL))) {
+        file->name = strdup(name);
+        if (file->name == NULL) {
+            file->real->pMethods->xClose(file->real);
+            file->base.pMethods = NULL;
+            return SQLITE_NOMEM;
+        }
+    }
     file->base.pMethods = &batchMethods;
     return SQLITE_OK;
 }

@@ -6,8 +6,10 @@ package import NIOCore
 /// The one writer of stdout: each message is encoded as one line and written whole, so lines from
 /// concurrent requests never interleave.
 ///
-/// Messages are encoded by their senders, on their own tasks, before they take their turn here: the
-/// actor only orders whole lines, so encoding one answer never waits for another's.
+/// Answers are encoded by their senders, on their own tasks, before they take their turn here, so
+/// encoding one answer never waits for another's. Notifications are encoded here, in the order they
+/// arrive: `NotificationSink` hands them over in the order the engine published them, and one
+/// communication's notifications must reach the workflow in that order (their seq order).
 package actor RPCOutput {
     private let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private let encoder = WireJSON.makeEncoder()
@@ -20,7 +22,7 @@ package actor RPCOutput {
     }
 
     /// Writes a status change's notification, the message written most, without the generic encoder.
-    package nonisolated func send(_ notification: RPCNotification<StatusChange>) async {
+    package func send(_ notification: RPCNotification<StatusChange>) async {
         var bytes = Array(#"{"jsonrpc":"2.0","method":"#.utf8)
         WireJSON.appendString(notification.method, to: &bytes)
         bytes.append(contentsOf: #","params":"#.utf8)
@@ -30,7 +32,7 @@ package actor RPCOutput {
     }
 
     /// Encodes and writes a notification (or any other message that carries no request's id).
-    package nonisolated func send(_ message: some Encodable) async {
+    package func send(_ message: some Encodable) async {
         var bytes: [UInt8] = []
         do {
             try encoder.append(message, to: &bytes)
