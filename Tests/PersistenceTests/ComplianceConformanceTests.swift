@@ -107,8 +107,12 @@ struct ComplianceConformanceTests {
     func purge(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let client = UUID()
-            let old = try communication(client: client, attachments: 1)
-            try await store.insert(old, attachments: try plan(), leasedTo: nil, fingerprint: nil)
+            var old = try communication(client: client, attachments: 1)
+            old.idempotencyKey = "plan-1/reminder"
+            try await store.insert(old, attachments: try plan(), leasedTo: nil, fingerprint: Data([1]))
+            let failed = Attempt(number: 1, channel: .email, provider: "smtp", startedAt: Self.start, latencyMilliseconds: 3, outcome: .failed,
+                                 errorCategory: .permanent, error: "550 no such user")
+            _ = try await store.record(failed, for: old.id, movingTo: nil)
             _ = try await store.move(old.id, to: .cancelled, channel: nil, detail: "test", at: Self.start)
             let waiting = try communication(client: client, sendAt: Self.start.addingTimeInterval(3 * 365 * 86_400))
             try await store.insert(waiting, leasedTo: nil)
@@ -122,7 +126,7 @@ struct ComplianceConformanceTests {
             #expect(try await store.communication(id: old.id) != nil)
 
             let counts = try await store.purge(before: cutoff, auditBefore: cutoff, limit: 100, dryRun: false)
-            #expect(counts.communications == 1 && counts.attempts == 0 && counts.statusEvents == 2 && counts.attachments == 1)
+            #expect(counts.communications == 1 && counts.attempts == 1 && counts.statusEvents == 2 && counts.attachments == 1)
             #expect(counts.events == 3 && counts.auditLog == 2)
             #expect(try await store.communication(id: old.id) == nil)
             #expect(try await store.communication(id: waiting.id) != nil)
@@ -135,6 +139,12 @@ struct ComplianceConformanceTests {
                 return
             }
             #expect(change.seq == 6)
+            // Nothing of the purged one is left behind: stored again under its id and idempotency
+            // key, it is new, with only its own attachment, no attempt and one status.
+            #expect(try await store.insert(old, attachments: try plan(), leasedTo: nil, fingerprint: Data([1])).isInserted)
+            let again = try #require(try await store.communication(id: old.id))
+            #expect(again.attempts.isEmpty && again.events.map(\.status) == [.queued])
+            #expect(try await store.export(clientID: client, at: Self.start).attachments.count == 1)
         }
     }
 }

@@ -57,6 +57,24 @@ struct StoreConformanceTests {
         }
     }
 
+    @Test("an attempt for a communication that is not stored is refused, with or without the status it causes", arguments: StoreBackend.available)
+    func attemptForNothing(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let nowhere = UUID()
+            let failed = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: Self.start, latencyMilliseconds: 3, outcome: .failed,
+                                 errorCategory: .transient, error: "timeout")
+            await #expect(throws: StoreError.self) { try await store.record(failed, for: nowhere, movingTo: nil) }
+            var second = failed
+            second.number = 2
+            await #expect(throws: StoreError.self) { try await store.record(second, for: nowhere, movingTo: .failed) }
+            // Stored afterwards under that id, it has no attempt from before.
+            var written = try communication()
+            written.id = nowhere
+            try await store.insert(written, leasedTo: nil)
+            #expect(try await store.communication(id: nowhere)?.attempts.isEmpty == true)
+        }
+    }
+
     @Test("statuses only move forward; late and repeated changes are ignored", arguments: StoreBackend.available)
     func forwardOnly(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in

@@ -889,7 +889,11 @@ package final class PostgresStore: Store, Service {
                 counts.statusEvents = try await count("SELECT count(*) FROM status_events WHERE communication_id = ANY(\(ids))")
                 counts.attachments = try await count("SELECT count(*) FROM attachments WHERE communication_id = ANY(\(ids))")
                 if !dryRun {
-                    // Attempts, timelines, attachments and idempotency keys go with them (ON DELETE CASCADE).
+                    // Attempts, timelines, attachments and idempotency keys go with them; no foreign
+                    // key cascades here (migration 0010 says why).
+                    for child in ["attempts", "status_events", "attachments", "idempotency_keys"] {
+                        try await connection.query("DELETE FROM \(unescaped: child) WHERE communication_id = ANY(\(ids))", logger: logger)
+                    }
                     try await connection.query("DELETE FROM communications WHERE id = ANY(\(ids))", logger: logger)
                 }
             }
@@ -983,6 +987,7 @@ package final class PostgresStore: Store, Service {
         let (key, cipher, encoder) = (id.key, self.cipher, self.encoder)
         return try await groupCommit(keys: [.communication(key)]) { connection, logger, reads, writes, events in
             guard let status else {
+                guard reads.communications[key] != nil else { throw Self.missing(key) }
                 try Self.record(attempt, for: key, into: &writes)
                 return { _ in nil }
             }
@@ -1172,8 +1177,7 @@ package final class PostgresStore: Store, Service {
     /// Moves the communication `key`, whose row `locked` is (nil: there is none), to `status`, if
     /// that goes forward: its row and its status event join `writes`; the change, for the caller to
     /// log (nil: it did not move). With `recording`, `attempt` is recorded too, whether or not the
-    /// communication moves; when it is missing, that fails on the attempt's reference to it, as
-    /// the caller should hear.
+    /// communication moves; when it is missing, that fails, as the caller should hear.
     ///
     /// The row must have been read `FOR UPDATE` in this transaction: two receipts for one message
     /// (or two sidecars) must not both move it.
@@ -1191,8 +1195,8 @@ package final class PostgresStore: Store, Service {
     ) throws -> StatusChange? {
         let recorded = recording ? attempt : nil
         guard let row else {
-            // Recorded all the same: its communication's absence is an error the caller should hear.
-            if let recorded { try record(recorded, for: key, into: &writes) }
+            // An attempt for no communication: no foreign key refuses it (migration 0010), so this does.
+            if recorded != nil { throw missing(key) }
             return nil
         }
         guard let move = try StatusMove.plan(
@@ -1223,6 +1227,11 @@ package final class PostgresStore: Store, Service {
         }
         try write([StatusEventColumns(StatusEvent(status: status, at: at, channel: channel, detail: detail))], for: key, into: &writes)
         return move.change
+    }
+
+    /// What recording an attempt for `key` throws when no such communication is stored.
+    private static func missing(_ key: String) -> StoreError {
+        StoreError(.unavailable, "no communication \(key) is stored to record an attempt for; nothing was stored")
     }
 
     /// Records `attempt` alone, with what it adds to the analytics summary, as `WITH` clauses.
