@@ -1,6 +1,7 @@
 import CRMModel
 import Foundation
 import Persistence
+import Synchronization
 import Testing
 
 /// `Store.analytics`: the same figures from the same history on every backend, each one what the
@@ -96,6 +97,42 @@ struct AnalyticsConformanceTests {
         #expect(results[0] == results[1])
     }
 
+    @Test(
+        "histories played all at once, so that PostgreSQL commits their writes together, leave each communication as one played alone",
+        arguments: StoreBackend.available
+    )
+    func together(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let (alone, together) = (UUID(), UUID())
+            for (script, offset) in Self.histories { _ = try await play(script, at: offset, in: store, plan: alone) }
+            try await withThrowingTaskGroup(of: UUID.self) { group in
+                for _ in 0..<4 {
+                    for (script, offset) in Self.histories {
+                        group.addTask { try await AnalyticsConformanceTests().play(script, at: offset, in: store, plan: together) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            /// The plan's records without what differs between two plays of a history (its ids).
+            func records(of plan: UUID) async throws -> [String] {
+                let records = Mutex<[String]>([])
+                _ = try await store.records(AnalyticsQuery(start: Self.start, end: Self.start.addingTimeInterval(3_600), planID: plan)) { record in
+                    var record = record
+                    (record.communicationID, record.planID, record.clientID) = ("", "", "")
+                    records.withLock { $0.append(String(describing: record)) }
+                    return true
+                }
+                return records.withLock { $0 }.sorted()
+            }
+            let played = try await records(of: alone)
+            #expect(played.count == Self.histories.count)
+            #expect(try await records(of: together) == played.flatMap { Array(repeating: $0, count: 4) })
+            let figures = { (plan: UUID) in try await store.analytics(AnalyticsQuery(start: Self.start, end: Self.start.addingTimeInterval(3_600), planID: plan)) }
+            let (one, four) = (try await figures(alone), try await figures(together))
+            #expect(four.total.communications == 4 * one.total.communications && four.retries == 4 * one.retries && four.retries > 0)
+        }
+    }
+
     @Test("the filters narrow to plan, client, channel and message type", arguments: StoreBackend.available)
     func filters(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
@@ -166,35 +203,35 @@ struct AnalyticsConformanceTests {
 
     /// Seven communications of `plan` (and one of another plan) with a known history; the figures
     /// for the hour they were accepted in.
+    /// The plan's histories, each with the offset of its acceptance.
+    static var histories: [(script: Script, offset: TimeInterval)] {
+        let twilio = "twilio", smtp = "smtp"
+        return [
+            // Email sent and nothing else (delivered, as email goes).
+            (Script(channel: .email, attempts: [(.email, smtp, .sent, nil)]), 0),
+            // Email opened, then clicked.
+            (Script(channel: .email, attempts: [(.email, smtp, .sent, nil)], receipts: [(.opened, 30), (.clicked, 40)]), 10),
+            // Email bounced after it was sent.
+            (Script(channel: .email, attempts: [(.email, smtp, .sent, nil)], receipts: [(.bounced, 50)]), 20),
+            // SMS: a transient failure, a retry that went out, delivered 60 s later (replied to twice, below).
+            (Script(channel: .sms, attempts: [(.sms, twilio, .failed, .transient), (.sms, twilio, .sent, nil)], receipts: [(.delivered, 62)]), 30),
+            // SMS: delivered 30 s after sending, then undelivered after all (failed).
+            (Script(channel: .sms, messageType: .vendorOptions, attempts: [(.sms, twilio, .sent, nil)], receipts: [(.delivered, 31), (.failed, 90)]), 40),
+            // SMS refused for the address, then email opened: a fallback sms -> email.
+            (Script(channel: .email, attempts: [(.sms, twilio, .failed, .invalidRecipient), (.sms, "other", .skipped, nil), (.email, smtp, .sent, nil)],
+                    receipts: [(.opened, 100)]), 950),
+            // SMS that never went out: failed for good after a transient error.
+            (Script(channel: .sms, attempts: [(.sms, twilio, .failed, .transient)]), 960),
+        ]
+    }
+
     static func scripted(in store: any Store) async throws -> AnalyticsFigures {
         let test = AnalyticsConformanceTests()
-        let twilio = "twilio", smtp = "smtp"
-        // Email sent and nothing else (delivered, as email goes).
-        _ = try await test.play(Script(channel: .email, attempts: [(.email, smtp, .sent, nil)]), at: 0, in: store)
-        // Email opened, then clicked.
-        _ = try await test.play(Script(channel: .email, attempts: [(.email, smtp, .sent, nil)], receipts: [(.opened, 30), (.clicked, 40)]), at: 10, in: store)
-        // Email bounced after it was sent.
-        _ = try await test.play(Script(channel: .email, attempts: [(.email, smtp, .sent, nil)], receipts: [(.bounced, 50)]), at: 20, in: store)
-        // SMS: a transient failure, a retry that went out, delivered 60 s later; a reply twice.
-        let replied = try await test.play(
-            Script(channel: .sms, attempts: [(.sms, twilio, .failed, .transient), (.sms, twilio, .sent, nil)], receipts: [(.delivered, 62)]),
-            at: 30, in: store
-        )
-        // SMS: delivered 30 s after sending, then undelivered after all (failed).
-        _ = try await test.play(
-            Script(channel: .sms, messageType: .vendorOptions, attempts: [(.sms, twilio, .sent, nil)], receipts: [(.delivered, 31), (.failed, 90)]),
-            at: 40, in: store
-        )
-        // SMS refused for the address, then email opened: a fallback sms -> email.
-        _ = try await test.play(
-            Script(channel: .email, attempts: [(.sms, twilio, .failed, .invalidRecipient), (.sms, "other", .skipped, nil), (.email, smtp, .sent, nil)],
-                   receipts: [(.opened, 100)]),
-            at: 950, in: store
-        )
-        // SMS that never went out: failed for good after a transient error.
-        _ = try await test.play(Script(channel: .sms, attempts: [(.sms, twilio, .failed, .transient)]), at: 960, in: store)
+        var played: [UUID] = []
+        for (script, offset) in histories { played.append(try await test.play(script, at: offset, in: store)) }
+        let replied = played[3]
         // Another plan.
-        _ = try await test.play(Script(channel: .email, attempts: [(.email, smtp, .sent, nil)]), at: 5, in: store, plan: UUID())
+        _ = try await test.play(Script(channel: .email, attempts: [(.email, "smtp", .sent, nil)]), at: 5, in: store, plan: UUID())
 
         for (index, provider) in ["SM1", "SM2"].enumerated() {
             _ = try await store.receive(

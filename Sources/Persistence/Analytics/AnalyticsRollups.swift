@@ -45,7 +45,23 @@ enum AnalyticsRollups {
     /// Empty for statuses that are no milestone. `at` is SQL: a literal, or a placeholder so that
     /// the statement's text is the same every time (and SQLite can reuse it prepared).
     static func milestones(reaching status: CommunicationStatus, at: String) -> String {
-        let reached: [String] = switch status {
+        milestoneColumns(reaching: status).map { ", \($0) = COALESCE(\($0), \(at))" }.joined()
+    }
+
+    /// The same for an UPDATE that moves several communications, each to the status the SQL
+    /// `status` gives (a column of the rows it joins): every milestone column, stamped where that
+    /// status reaches it and left as it is elsewhere.
+    static func milestones(reachedBy status: String, at: String) -> String {
+        let columns = ["queued_at", "sent_at", "delivered_at", "opened_at", "clicked_at"]
+        return columns.map { column in
+            let reaching = CommunicationStatus.allCases.filter { milestoneColumns(reaching: $0).contains(column) }
+            let statuses = reaching.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            return ", \(column) = CASE WHEN \(status) IN (\(statuses)) THEN COALESCE(\(column), \(at)) ELSE \(column) END"
+        }.joined()
+    }
+
+    private static func milestoneColumns(reaching status: CommunicationStatus) -> [String] {
+        switch status {
         case .queued: ["queued_at"]
         case .sent: ["sent_at"]
         case .delivered: ["sent_at", "delivered_at"]
@@ -53,7 +69,6 @@ enum AnalyticsRollups {
         case .clicked: ["sent_at", "delivered_at", "opened_at", "clicked_at"]
         case .pending, .scheduled, .failed, .bounced, .cancelled: []
         }
-        return reached.map { ", \($0) = COALESCE(\($0), \(at))" }.joined()
     }
 
     /// What recording a non-skipped attempt does to the summary, as an UPDATE with numbered
@@ -65,16 +80,24 @@ enum AnalyticsRollups {
 
     /// The assignments of `attemptUpdate`, for an UPDATE that also moves the communication. They
     /// count the attempt's predecessors only, so they hold whether or not its row is visible yet.
-    static func attemptAssignments(_ placeholder: (Int) -> String) -> String {
-        """
-          attempt_count = attempt_count + 1,
-          retries = retries + CASE WHEN EXISTS (
-            SELECT 1 FROM attempts a WHERE a.communication_id = communications.id AND a.channel = \(placeholder(1))
-              AND a.outcome <> 'skipped' AND a.number < \(placeholder(2))) THEN 1 ELSE 0 END,
-          first_channel = COALESCE(first_channel, \(placeholder(1))),
-          last_channel = \(placeholder(1)),
-          provider = \(placeholder(3)),
-          last_error = COALESCE(\(placeholder(4)), last_error)
-        """
+    /// With `condition` (SQL), each applies only where it holds, for an UPDATE of several rows of
+    /// which only some record an attempt; the others keep their columns.
+    static func attemptAssignments(_ placeholder: (Int) -> String, when condition: String? = nil) -> String {
+        let assignments = [
+            ("attempt_count", "attempt_count + 1"),
+            ("retries", """
+                retries + CASE WHEN EXISTS (
+                    SELECT 1 FROM attempts a WHERE a.communication_id = communications.id AND a.channel = \(placeholder(1))
+                      AND a.outcome <> 'skipped' AND a.number < \(placeholder(2))) THEN 1 ELSE 0 END
+                """),
+            ("first_channel", "COALESCE(first_channel, \(placeholder(1)))"),
+            ("last_channel", placeholder(1)),
+            ("provider", placeholder(3)),
+            ("last_error", "COALESCE(\(placeholder(4)), last_error)"),
+        ]
+        return assignments.map { column, value in
+            guard let condition else { return "  \(column) = \(value)" }
+            return "  \(column) = CASE WHEN \(condition) THEN \(value) ELSE \(column) END"
+        }.joined(separator: ",\n")
     }
 }
