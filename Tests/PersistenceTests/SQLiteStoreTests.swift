@@ -29,6 +29,13 @@ struct SQLiteStoreTests {
         #expect(try await store.writerSynchronousMode() == 2)
     }
 
+    @Test("the writer keeps its statement journals in memory, not in a temporary file written twice a page")
+    func statementJournalsInMemory() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: StoreBackend.quiet)
+        #expect(try await store.writerTempStore() == 2)
+    }
+
     @Test("committed pages reach the database file without the writer checkpointing: a connection of its own copies them")
     func checkpointsBesideTheWriter() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
