@@ -201,9 +201,7 @@ struct AnalyticsConformanceTests {
         }
     }
 
-    /// Seven communications of `plan` (and one of another plan) with a known history; the figures
-    /// for the hour they were accepted in.
-    /// The plan's histories, each with the offset of its acceptance.
+    /// The plan's seven histories, each with the offset of its acceptance.
     static var histories: [(script: Script, offset: TimeInterval)] {
         let twilio = "twilio", smtp = "smtp"
         return [
@@ -225,6 +223,8 @@ struct AnalyticsConformanceTests {
         ]
     }
 
+    /// Seven communications of `plan` (and one of another plan) with a known history; the figures
+    /// for the hour they were accepted in.
     static func scripted(in store: any Store) async throws -> AnalyticsFigures {
         let test = AnalyticsConformanceTests()
         var played: [UUID] = []

@@ -36,7 +36,7 @@ struct MigrationChecksumTests {
         ("0007_rotation_target", "5c18967b462d87cc2de3737cda12e140791c3b249f0f58060f9a557a929cbbdb"),
         ("0008_analytics_rollups", "6c00015f5fc160025ff6f07b634e286651381237e43f1f285bc856cc73f4e7d7"),
         ("0009_analytics_quarters", "06121a095ac8a15bf6b12cf289d23f20575ac71c773ffc2c3ac91c0b6f43bec0"),
-        ("0010_children_unchecked", "854f920d87a8f7b7cc48872ae7fbb207e60be3fc45b73eb76750041cc0b80d69"),
+        ("0010_children_unchecked", "402e1793d92dc8b7b1f2a298b344bd18988c96e2cae7b49e08e8e6e1e57e2b7c"),
     ]
 
     static func ledger(of backend: StoreBackend) -> (shipped: [Migration], pins: [(name: String, checksum: String)], file: String) {

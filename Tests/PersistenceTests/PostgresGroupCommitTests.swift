@@ -56,26 +56,35 @@ struct PostgresGroupCommitTests {
             try await store.insert(moved, leasedTo: nil)
             let sent = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: StoreConformanceTests.start,
                                latencyMilliseconds: 4, outcome: .sent, providerMessageID: "m1")
+            let tried = try fixtures.communication()
+            try await store.insert(tried, leasedTo: nil)
+            let failed = Attempt(number: 1, channel: .email, provider: "outbox", startedAt: StoreConformanceTests.start,
+                                 latencyMilliseconds: 4, outcome: .failed, errorCategory: .transient, error: "timeout")
+            #expect(try await store.record(failed, for: tried.id, movingTo: nil) == nil)
             try await counter.hold()
             // Both batches under way wait at the counter.
             async let a: Void = store.insert(first, leasedTo: nil)
             try await counter.waitForWriters(1, in: store)
             async let a2: Void = store.insert(second, leasedTo: nil)
             try await counter.waitForWriters(2, in: store, onLocks: 2)
-            // Behind them, together: a move, an attempt for a communication that does not exist, an insert.
+            // Behind them, together: a move, an attempt for a communication that does not exist (the
+            // store refuses it), the same attempt recorded twice (the server refuses it), an insert.
             async let b = store.record(sent, for: moved.id, movingTo: .sent)
             let c = Task { try await store.record(sent, for: UUID(), movingTo: .sent) }
+            let twice = Task { try await store.record(failed, for: tried.id, movingTo: nil) }
             async let d: Void = store.insert(later, leasedTo: nil)
-            try await counter.waitForWriters(5, in: store, onLocks: 2)
+            try await counter.waitForWriters(6, in: store, onLocks: 2)
             try await counter.release()
             try await a
             try await a2
             #expect(try await b?.status == .sent)
             await #expect(throws: StoreError.self) { try await c.value }
+            await #expect(throws: StoreError.self) { try await twice.value }
             try await d
             #expect(try await store.communication(id: moved.id)?.status == .sent)
             #expect(try await store.communication(id: later.id) != nil)
-            #expect(try await store.events(matching: EventQuery(after: 0, limit: 100)).map(\.seq) == [1, 2, 3, 4, 5])
+            #expect(try await store.communication(id: tried.id)?.attempts.count == 1)
+            #expect(try await store.events(matching: EventQuery(after: 0, limit: 100)).map(\.seq) == [1, 2, 3, 4, 5, 6])
         }
     }
 

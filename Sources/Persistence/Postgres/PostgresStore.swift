@@ -138,8 +138,8 @@ package final class PostgresStore: Store, Service {
         return try await groupCommit(keys: keys, alone: !attachments.isEmpty) { connection, logger, reads, writes, events in
             if let idempotencyKey = communication.idempotencyKey {
                 // The key first: a concurrent insert of the same key (in any sidecar) waits here for
-                // the other transaction, then finds its row. The key's reference to the communication
-                // is checked at commit, once the communication is written below.
+                // the other transaction, then finds its row. The communication it names is written
+                // below, in the same transaction.
                 let (id, hash, now) = (communication.id.key, fingerprint ?? Data(), communication.createdAt.millisecondsSince1970)
                 let claimed = try await connection.query("""
                     INSERT INTO idempotency_keys (key, request_hash, communication_id, created_at)
@@ -889,11 +889,8 @@ package final class PostgresStore: Store, Service {
                 counts.statusEvents = try await count("SELECT count(*) FROM status_events WHERE communication_id = ANY(\(ids))")
                 counts.attachments = try await count("SELECT count(*) FROM attachments WHERE communication_id = ANY(\(ids))")
                 if !dryRun {
-                    // Attempts, timelines, attachments and idempotency keys go with them; no foreign
-                    // key cascades here (migration 0010 says why).
-                    for child in ["attempts", "status_events", "attachments", "idempotency_keys"] {
-                        try await connection.query("DELETE FROM \(unescaped: child) WHERE communication_id = ANY(\(ids))", logger: logger)
-                    }
+                    // Attempts, timelines, attachments and idempotency keys go with them (a trigger;
+                    // migration 0010).
                     try await connection.query("DELETE FROM communications WHERE id = ANY(\(ids))", logger: logger)
                 }
             }
@@ -1340,8 +1337,8 @@ package final class PostgresStore: Store, Service {
         var statement = writes
         statement.writeGathered()
         statement.append(" SELECT 1")
-        // Read to the end: a statement that returns rows reports a failure at its end (a foreign
-        // key checked there) only to whoever reads that far, and COMMIT would then roll back quietly.
+        // Read to the end: a statement that returns rows reports a failure at its end (a trigger's,
+        // run there) only to whoever reads that far, and COMMIT would then roll back quietly.
         _ = try await connection.query(statement.query, logger: logger).collect()
     }
 
@@ -1356,7 +1353,7 @@ package final class PostgresStore: Store, Service {
     ///
     /// `writes` holds the transaction's other writes as `WITH` clauses: they go in the same
     /// statement, ahead of the counter, so that the whole write is one round trip. What PostgreSQL
-    /// does at the statement's end (foreign-key checks, the analytics trigger) then runs with the
+    /// does at the statement's end (the analytics trigger) then runs with the
     /// counter held: tens of microseconds a write, none of it waiting for another transaction.
     private static func commit(
         _ writes: PostgresStatement, _ rows: [EventColumns], stamping inbound: InboundKey? = nil,
