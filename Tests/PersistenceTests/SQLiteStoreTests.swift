@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import Testing
 
+import CSQLiteWALBatch
 @testable import Persistence
 
 @Suite("The SQLite store")
@@ -29,11 +30,30 @@ struct SQLiteStoreTests {
         #expect(try await store.writerSynchronousMode() == 2)
     }
 
-    @Test("the writer keeps its statement journals in memory, not in a temporary file written twice a page")
-    func statementJournalsInMemory() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
-        let store = try SQLiteStore(path: path, cipher: StoreBackend.cipher, logger: StoreBackend.quiet)
-        #expect(try await store.writerTempStore() == 2)
+    @Test("statement journals stay in memory: a statement changing hundreds of KB in a transaction opens no temporary file")
+    func statementJournalsInMemory() async {
+        // In a process of its own: the setting must come before SQLite's first use in the process.
+        await #expect(processExitsWith: .success) {
+            guard crm_statement_journals_configure() else { exit(2) }
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).sqlite").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let queue = try DatabasePool(path: path)
+            try await queue.write { db in
+                try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)")
+                for i in 0..<2_000 {
+                    try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: [String(repeating: "x", count: 200) + "\(i)"])
+                }
+            }
+            // About 900 KB of pages changed by one statement that may fail half-way (UNIQUE): SQLite
+            // journals them all, and by default moves the journal to a temporary file past 64 KB.
+            let spilled = try await queue.write { db -> [String] in
+                try db.execute(sql: "UPDATE t SET v = v || 'y'")
+                let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+                return descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+                    .filter { $0.contains("etilqs_") }
+            }
+            exit(spilled.isEmpty ? 0 : 1)
+        }
     }
 
     @Test("committed pages reach the database file without the writer checkpointing: a connection of its own copies them")

@@ -28,6 +28,11 @@ package final class SQLiteStore: Store {
         self.cipher = cipher
         self.auditEverything = auditEverything
         self.logger = logger
+        // Before SQLite's first use in the process, which the VFS's registration is: statement
+        // journals in memory (StatementJournals.c). Too late, SQLite keeps its default, slower.
+        if !crm_statement_journals_configure() {
+            logger.debug("SQLite was in use before the store opened: its statement journals go to a file past 64 KB")
+        }
         // Before the first connection opens: every connection of the process then writes a
         // commit's WAL frames at once (WALBatch.c).
         guard crm_wal_batch_register() else {
@@ -62,17 +67,6 @@ package final class SQLiteStore: Store {
             throw StoreError(.unavailable, "cannot set up SQLite's writer (synchronous mode, checkpoints) at \(path): \(Self.describe(error))")
         }
         try SQLiteMigrations.apply(to: pool, cipher: cipher, logger: logger)
-        // The writer's statement journals in memory. SQLite journals the pages a statement changes,
-        // so that it can undo that statement alone, and past 64 KB in a transaction it moves the
-        // journal to a temporary file: two writes a page (its number, then its bytes). With a group
-        // commit's many statements those were two thirds of the process's writes (17 a scheduled
-        // request, 5 without). Only after migrations: a migration's UPDATE of every row,
-        // or the sort of a CREATE INDEX, would hold a table's worth of pages in memory.
-        do {
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA temp_store = MEMORY") }
-        } catch {
-            throw StoreError(.unavailable, "cannot set up SQLite's writer (temporary storage) at \(path): \(Self.describe(error))")
-        }
         let checkpointer: WALCheckpointer
         do {
             checkpointer = try WALCheckpointer(path: path, logger: logger)
@@ -91,11 +85,6 @@ package final class SQLiteStore: Store {
     /// The writer connection's `PRAGMA synchronous` (2 is FULL), for the test that holds it there.
     func writerSynchronousMode() async throws -> Int {
         try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
-    }
-
-    /// The writer connection's `PRAGMA temp_store` (2 is MEMORY), for the test that holds it there.
-    func writerTempStore() async throws -> Int {
-        try await pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA temp_store") ?? -1 }
     }
 
     /// The writer connection's `PRAGMA wal_autocheckpoint`, for the test that holds it at the backstop.
