@@ -140,7 +140,7 @@ def test_migrate_subcommand_prepares_the_database_and_is_idempotent(workdir, dat
         done = subprocess.run([BINARY, "migrate"], cwd=workdir, capture_output=True, timeout=30, env={"PATH": os.environ["PATH"], **database_env})
         assert done.returncode == 0 and done.stdout == b"", done.stderr
     if "DATABASE_URL" in database_env:
-        assert postgres.psql(database_env["DATABASE_URL"], "SELECT identifier FROM schema_migrations ORDER BY identifier").split() == ["0001_communications", "0002_attachments_template_gaps", "0003_conversations_origin", "0004_skipped_attempts", "0005_event_log", "0006_compliance", "0007_rotation_target", "0008_analytics_rollups", "0009_analytics_quarters"]
+        assert postgres.psql(database_env["DATABASE_URL"], "SELECT identifier FROM schema_migrations ORDER BY identifier").split() == ["0001_communications", "0002_attachments_template_gaps", "0003_conversations_origin", "0004_skipped_attempts", "0005_event_log", "0006_compliance", "0007_rotation_target", "0008_analytics_rollups", "0009_analytics_quarters", "0010_children_unchecked"]
     else:
         assert (workdir / "crm.sqlite").exists()
 

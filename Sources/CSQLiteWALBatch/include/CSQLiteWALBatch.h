@@ -16,8 +16,8 @@ bool crm_wal_batch_register(void);
 /// frames are gathered at all.
 long long crm_wal_batch_flushes(void);
 
-/// Keeps SQLite's statement journals in memory up to 4 MB a statement, where SQLite's default moves
-/// them to a temporary file past 64 KB (StatementJournals.c says why). Process-wide, so it must
+/// Keeps SQLite's statement journals in memory up to 128 KB a statement, where SQLite's default
+/// moves them to a temporary file past 64 KB (StatementJournals.c says why). Process-wide, so it must
 /// come before SQLite's first use in the process; later calls only say whether the first took.
 /// False when SQLite was in use already (it then keeps its default).
 bool crm_statement_journals_configure(void);
