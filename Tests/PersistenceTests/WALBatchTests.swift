@@ -38,10 +38,7 @@ struct WALBatchTests {
         // running meanwhile, may add to the count, so it bounds nothing above).
         #expect(crm_wal_batch_flushes() - before >= 50)
         // Another connection, and SQLite's own check of every page, see what was committed.
-        let (count, mismatched, check) = try DatabaseQueue(path: path).read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE value != copy"),
-             try String.fetchOne(db, sql: "PRAGMA integrity_check"))
-        }
+        let (count, mismatched, check) = try Self.readBack(path)
         #expect(count == 500)
         #expect(mismatched == 0)
         #expect(check == "ok")
@@ -123,12 +120,18 @@ struct WALBatchTests {
         try first.write { db in
             try db.execute(sql: "INSERT INTO t (value, copy) VALUES (x'01', x'01')")
         }
-        let (count, mismatched, check) = try DatabaseQueue(path: path).read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE value != copy"),
-             try String.fetchOne(db, sql: "PRAGMA integrity_check"))
-        }
+        let (count, mismatched, check) = try Self.readBack(path)
         #expect(count == 51)
         #expect(mismatched == 0)
         #expect(check == "ok")
+    }
+
+    /// What another connection reads of `t` at `path`: its rows, those whose two copies differ, and
+    /// SQLite's own check of every page.
+    static func readBack(_ path: String) throws -> (rows: Int?, mismatched: Int?, check: String?) {
+        try DatabaseQueue(path: path).read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM t"), try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE value != copy"),
+             try String.fetchOne(db, sql: "PRAGMA integrity_check"))
+        }
     }
 }
